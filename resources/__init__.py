@@ -1,0 +1,1 @@
+"""Package data of tsstudio: presets, icons and styles (installed as `tsstudio.resources`)."""

@@ -1,0 +1,135 @@
+"""Typed run configuration: every stage-1 hyperparameter of the method, with its defaults.
+
+Each field carries its allowed range or values and a one-line help text in its metadata, so
+validation, the CLI and the app's configuration form all read the same source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def spec(
+    default: Any,
+    help: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+    low_open: bool = False,
+) -> Any:
+    """A dataclass field with its help text and the bounds validation checks."""
+    meta = {"help": help, "low": low, "high": high, "choices": choices, "low_open": low_open}
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataConfig:
+    """Which dataset and how it is scaled."""
+
+    dataset: str = spec("CBF", "Dataset name (the built-in CBF or a UCR-layout folder name).")
+    scaling: bool = spec(True, "Scale both splits with the train split's global mean and std.")
+
+
+@dataclass
+class STFTConfig:
+    """Short-time Fourier transform that turns a series into the 2-channel (re, im) image."""
+
+    n_fft: int = spec(8, "FFT size; n_fft/2+1 frequency bins.", choices=(4, 8, 16, 32))
+    hop_length: int = spec(2, "Hop between frames in samples (method: n_fft/4).", low=1, high=64)
+
+
+@dataclass
+class EncoderConfig:
+    """Convolutional encoder from the STFT image to the latent grid."""
+
+    dim: int = spec(64, "Channels of the encoder and of each code vector.", low=4, high=1024)
+    n_resnet_blocks: int = spec(4, "Residual blocks after downsampling.", low=0, high=16)
+    downsampled_width: int = spec(8, "Target latent width; sets the downsample rate.", low=1, high=512)
+    dropout: float = spec(0.0, "Dropout probability in encoder blocks.", low=0.0, high=0.9)
+
+
+@dataclass
+class DecoderConfig:
+    """Convolutional decoder from the (quantised) latent grid back to the STFT image."""
+
+    dim: int = spec(64, "Channels of the decoder.", low=4, high=1024)
+    n_resnet_blocks: int = spec(4, "Residual blocks before upsampling.", low=0, high=16)
+    dropout: float = spec(0.0, "Dropout probability in decoder blocks.", low=0.0, high=0.9)
+
+
+@dataclass
+class QuantizerConfig:
+    """EMA vector quantiser (codebook)."""
+
+    codebook_size: int = spec(32, "Number of code vectors K.", low=2, high=65535)
+    decay: float = spec(0.9, "EMA decay of code counts and sums.", low=0.0, high=1.0, low_open=True)
+    commitment_weight: float = spec(1.0, "Weight of the commitment loss MSE(z, sg(e)).", low=0.0, high=100.0)
+    eps: float = spec(1e-5, "Laplace smoothing of EMA code counts.", low=0.0, high=1.0, low_open=True)
+    kmeans_init: bool = spec(False, "Initialise the codebook by k-means on the first batch (not in the reference).")
+    kmeans_iters: int = spec(10, "k-means iterations for the initialisation.", low=1, high=100)
+    dead_code_threshold: float = spec(
+        0.0,
+        "Restart codes whose EMA count falls below this with encoder outputs; 0 disables (reference).",
+        low=0.0,
+        high=1e6,
+    )
+
+
+@dataclass
+class TrainerConfig:
+    """Optimiser, schedule, budget and runtime settings."""
+
+    epochs: int = spec(1000, "Training epochs (used when max_steps is 0).", low=1, high=1_000_000)
+    max_steps: int = spec(0, "Step budget; overrides epochs when > 0.", low=0, high=100_000_000)
+    batch_size: int = spec(128, "Training batch size.", low=1, high=65536)
+    lr: float = spec(1e-3, "AdamW learning rate (cosine-annealed to 0).", low=0.0, high=1.0, low_open=True)
+    weight_decay: float = spec(1e-3, "AdamW weight decay.", low=0.0, high=1.0)
+    seed: int = spec(1, "Seed of every random number generator of the run.", low=0, high=2**31 - 1)
+    device: str = spec("auto", "Device to train on.", choices=("auto", "cpu", "cuda", "mps"))
+    precision: str = spec(
+        "auto",
+        "Autocast precision; auto uses bf16 where the hardware runs it natively.",
+        choices=("auto", "fp32", "bf16"),
+    )
+    num_threads: int = spec(0, "torch CPU threads; 0 keeps torch's default.", low=0, high=1024)
+    val_every_epochs: int = spec(20, "Test-set reconstruction error every N epochs (0: only at the end).", low=0, high=1_000_000)
+    snapshot_every_steps: int = spec(50, "Reconstruction and codebook-usage snapshot every N steps.", low=1, high=1_000_000)
+    checkpoint_every_steps: int = spec(500, "Checkpoint the training state every N steps.", low=1, high=10_000_000)
+    n_snapshot_series: int = spec(6, "Fixed test series whose reconstructions are recorded.", low=0, high=64)
+
+
+@dataclass
+class ProbeConfig:
+    """SVM and KNN probes on mean-pooled quantised latents."""
+
+    every_epochs: int = spec(100, "Probe every N epochs during training (0: only at the end).", low=0, high=1_000_000)
+    at_start: bool = spec(True, "Probe before the first step too.")
+    knn_neighbors: int = spec(5, "Neighbours of the KNN probe.", low=1, high=1000)
+    svm_c: float = spec(1.0, "C of the linear SVM probe.", low=0.0, high=1e6, low_open=True)
+    batch_size: int = spec(256, "Batch size for feature extraction.", low=1, high=65536)
+
+
+@dataclass
+class RunConfig:
+    """The whole configuration of a tokenizer run."""
+
+    preset: str = spec("custom", "Name of the preset this configuration started from.")
+    data: DataConfig = field(default_factory=DataConfig)
+    stft: STFTConfig = field(default_factory=STFTConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    probes: ProbeConfig = field(default_factory=ProbeConfig)
+
+
+def sections(config: RunConfig) -> dict[str, Any]:
+    """The section objects of a configuration, by name, in schema order."""
+    return {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(config)
+        if dataclasses.is_dataclass(getattr(config, f.name))
+    }
