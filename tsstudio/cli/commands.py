@@ -1,0 +1,186 @@
+"""Implementations of the CLI subcommands (imported lazily so `--help` stays fast)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tsstudio.cli.main import install_stop_handler, print_json, print_table, resolve_out
+from tsstudio.cli.progress import ProgressBar
+from tsstudio.config import apply_overrides, dump_yaml, list_presets, load_preset, load_yaml
+from tsstudio.config.io import to_dict
+from tsstudio.config.schema import RunConfig
+from tsstudio.data import list_datasets, load_dataset
+from tsstudio.errors import RunFileError, TsstudioError
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    infos = list_datasets(args.data_dir)
+    rows = []
+    for info in infos:
+        if getattr(info, "error", ""):
+            rows.append([info.name, "-", "-", "-", "-", f"error: {info.error}"])
+        else:
+            rows.append([info.name, str(info.n_train), str(info.n_test), str(info.length), str(info.n_classes), info.source])
+    print_table(["name", "train", "test", "length", "classes", "source"], rows)
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    print_table(["name", "description"], [[p.name, p.description] for p in list_presets()])
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    config = apply_overrides(load_preset(args.preset), args.overrides)
+    sys.stdout.write(dump_yaml(config))
+    return 0
+
+
+def build_config(args: argparse.Namespace) -> RunConfig:
+    """Preset or file, then the dedicated flags, then --set overrides (the last word wins)."""
+    config = load_yaml(args.config) if args.config else load_preset(args.preset or "regular")
+    flags = []
+    if args.dataset:
+        flags.append(f"data.dataset={args.dataset}")
+    if args.epochs is not None:
+        flags += [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"]
+    if args.max_steps is not None:
+        flags.append(f"trainer.max_steps={args.max_steps}")
+    if args.seed is not None:
+        flags.append(f"trainer.seed={args.seed}")
+    if args.device:
+        flags.append(f"trainer.device={args.device}")
+    return apply_overrides(config, flags + list(args.overrides))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tsstudio.store import RunFile, RunFileWriter
+    from tsstudio.train import TokenizerTrainer, TrainingControl
+
+    resume_state = None
+    if args.resume:
+        with RunFile.open(args.resume) as run:
+            if run.status == "running":
+                raise RunFileError(f"{args.resume}: the run is still training (writer pid {run.attrs.get('pid')})")
+            if run.status == "finished" and not (args.epochs or args.max_steps):
+                raise RunFileError(f"{args.resume}: the run is finished; pass --epochs or --max-steps to extend it")
+            checkpoint = run.latest_checkpoint()
+            if checkpoint is None:
+                raise RunFileError(f"{args.resume}: holds no checkpoint to resume from")
+            config = apply_overrides(_config_from(run.config), [])
+            data_dir = args.data_dir or run.attrs.get("data_dir") or None
+        resume_state = _extend_budget(checkpoint[2], args)
+        out = Path(args.resume)
+    else:
+        config = build_config(args)
+        out = resolve_out(args.out, args.overwrite)
+        data_dir = args.data_dir
+
+    dataset = load_dataset(config.data.dataset, data_dir, scaling=config.data.scaling)
+    control = TrainingControl()
+    install_stop_handler(control)
+    writer = RunFileWriter(
+        out,
+        resume=bool(args.resume),
+        extra_attrs={"data_dir": os.fspath(Path(data_dir).resolve()) if data_dir else "", "data_source": dataset.source},
+    )
+    bar = ProgressBar(disable=args.quiet)
+
+    def on_event(event: Any) -> None:
+        writer(event)
+        bar(event)
+
+    trainer = TokenizerTrainer(config, dataset, on_event, control=control, resume_state=resume_state)
+    try:
+        status = trainer.run()
+    finally:
+        bar.close()
+        writer.close()
+    if status == "failed":
+        raise TsstudioError(f"training failed: {bar.failure or 'see the run file'} (run file: {out})")
+    print(f"{status}: {out} (step {trainer.step}/{trainer.budget.total_steps})", file=sys.stderr)
+    return 0 if status in ("finished", "stopped") else 1
+
+
+def _config_from(data: dict) -> RunConfig:
+    from tsstudio.config import from_dict
+
+    return from_dict(data)
+
+
+def _extend_budget(state_bytes: bytes, args: argparse.Namespace) -> bytes:
+    """Apply --epochs / --max-steps to the configuration stored in a checkpoint."""
+    if args.epochs is None and args.max_steps is None:
+        return state_bytes
+    from tsstudio.config import from_dict
+    from tsstudio.train import deserialize, serialize
+
+    state = deserialize(state_bytes)
+    config = from_dict(state["config"])
+    flags = [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"] if args.epochs is not None else []
+    if args.max_steps is not None:
+        flags = [f"trainer.max_steps={args.max_steps}"]
+    state["config"] = to_dict(apply_overrides(config, flags))
+    return serialize(state)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tsstudio.eval.evaluate import evaluate_run
+
+    results = evaluate_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device)
+    print_json(results)
+    return 0
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from tsstudio.store import list_runs
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise TsstudioError(f"{folder}: folder not found")
+    runs = list_runs(folder)
+    if args.json:
+        print_json([_summary_dict(r) for r in runs])
+        return 0
+    headers = ["run", "status", "kind", "dataset", "preset", "seed", "steps", "val_loss", "svm", "knn", "ppl"]
+    rows = []
+    for r in runs:
+        h = r.headline
+        rows.append([
+            r.name, r.status, r.kind, r.dataset, r.preset, str(r.seed), f"{r.step}/{r.total_steps}",
+            _fmt(h.get("val_loss")), _fmt(h.get("svm_accuracy"), 3), _fmt(h.get("knn_accuracy"), 3),
+            _fmt(h.get("perplexity"), 1),
+        ])
+    if not rows:
+        print(f"no runs in {folder}", file=sys.stderr)
+        return 0
+    print_table(headers, rows)
+    return 0
+
+
+def _summary_dict(summary: Any) -> dict:
+    return {
+        "path": os.fspath(summary.path),
+        "name": summary.name,
+        "status": summary.status,
+        "kind": summary.kind,
+        "dataset": summary.dataset,
+        "preset": summary.preset,
+        "seed": summary.seed,
+        "step": summary.step,
+        "total_steps": summary.total_steps,
+        "headline": summary.headline,
+    }

@@ -1,0 +1,119 @@
+"""The `tsstudio` command line: datasets, presets, train, eval and runs, headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tsstudio import __version__
+from tsstudio.errors import TsstudioError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="tsstudio",
+        description="Train and evaluate VQ-VAE time-series tokenizers (headless).",
+    )
+    parser.add_argument("--version", action="version", version=f"tsstudio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("datasets", help="list the datasets that can be trained on")
+    p.add_argument("--data-dir", help="folder in the UCR archive layout (<Name>/<Name>_TRAIN.tsv[.gz])")
+
+    sub.add_parser("presets", help="list the configuration presets")
+
+    p = sub.add_parser("config", help="print a preset's full configuration as YAML")
+    p.add_argument("--preset", default="regular")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    p = sub.add_parser("train", help="train a tokenizer and write a run file")
+    p.add_argument("--dataset", help="dataset name (see `tsstudio datasets`); default: the config's")
+    p.add_argument("--data-dir", help="folder in the UCR archive layout")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--preset", help="preset name (see `tsstudio presets`); default: regular")
+    group.add_argument("--config", help="configuration YAML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one value, e.g. --set quantizer.codebook_size=64 (repeatable)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int, help="training epochs")
+    budget.add_argument("--max-steps", type=int, help="training steps (overrides epochs)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--out", help="run file to write (RUN.h5)")
+    p.add_argument("--resume", metavar="RUN.h5", help="continue a stopped or interrupted run from its checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("eval", help="evaluate a run: test reconstruction, probes, codebook; prints JSON")
+    p.add_argument("run", metavar="RUN.h5")
+    p.add_argument("--data-dir", help="folder in the UCR archive layout (default: where the run found it)")
+    p.add_argument("--weights", choices=("latest", "best"), default="latest")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+
+    p = sub.add_parser("runs", help="list the runs in a folder")
+    p.add_argument("folder", nargs="?", default=".")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run one subcommand; user errors print one line and return 1."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from tsstudio.cli import commands
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        return int(handler(args) or 0)
+    except TsstudioError as exc:
+        print(f"tsstudio {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+def install_stop_handler(control) -> None:  # noqa: ANN001 - TrainingControl, imported lazily
+    """Turn SIGINT/SIGTERM into a cooperative stop (checkpoint, status `stopped`)."""
+
+    def handler(signum, frame):  # noqa: ANN001, ARG001
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        print("\nstopping after this step (press Ctrl-C again to abort)...", file=sys.stderr)
+        control.request_stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def print_json(obj: object) -> None:
+    """One JSON object on stdout."""
+    print(json.dumps(obj, indent=2, sort_keys=False, default=float))
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A plain aligned text table."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    print(line.rstrip())
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def resolve_out(path: str | None, overwrite: bool) -> Path:
+    """The run file to create; refuses to clobber an existing file unless asked."""
+    if not path:
+        raise TsstudioError("--out RUN.h5 is required (the run file to write)")
+    out = Path(path)
+    if out.exists() and not overwrite:
+        raise TsstudioError(f"{out} exists; pass --overwrite to replace it or --resume {out} to continue it")
+    if not out.parent.exists():
+        raise TsstudioError(f"{out.parent}: folder does not exist")
+    return out

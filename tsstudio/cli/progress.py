@@ -1,0 +1,54 @@
+"""A terminal progress bar fed by training events."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+from tsstudio.train.events import EvalMetrics, Failed, Finished, RunStarted, StepMetrics
+
+
+class ProgressBar:
+    """tqdm bar over training steps; shows the loss and the latest probe/validation figures."""
+
+    def __init__(self, disable: bool = False) -> None:
+        self.disable = disable
+        self.bar: tqdm | None = None
+        self.postfix: dict[str, str] = {}
+        self.failure = ""
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, Failed):
+            self.failure = event.message
+        if self.disable:
+            return
+        if isinstance(event, RunStarted):
+            self.bar = tqdm(
+                total=event.total_steps,
+                initial=event.start_step,
+                desc=f"{event.dataset} [{event.device}/{event.precision}]",
+                unit="step",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.5,
+            )
+        elif self.bar is None:
+            return
+        elif isinstance(event, StepMetrics):
+            self.postfix["loss"] = f"{event.metrics['loss']:.4f}"
+            self.bar.update(event.step - self.bar.n)
+            if event.step % 10 == 0:
+                self.bar.set_postfix(self.postfix, refresh=False)
+        elif isinstance(event, EvalMetrics):
+            for key, label in (("val_loss", "val"), ("svm_accuracy", "svm"), ("knn_accuracy", "knn")):
+                if key in event.metrics:
+                    self.postfix[label] = f"{event.metrics[key]:.3f}"
+        elif isinstance(event, Finished):
+            self.bar.set_postfix(self.postfix)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

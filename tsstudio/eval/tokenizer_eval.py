@@ -1,0 +1,36 @@
+"""Full evaluation of a trained tokenizer on a dataset's test split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tsstudio.config.schema import ProbeConfig
+from tsstudio.data.dataset import Dataset
+from tsstudio.eval.probes import run_probes
+from tsstudio.eval.reconstruction import codebook_summary, reconstruction_metrics
+
+
+def evaluate_tokenizer(
+    tokenizer: nn.Module, dataset: Dataset, probes: ProbeConfig, device: torch.device
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Test reconstruction error, probe accuracies and codebook statistics (eval mode throughout).
+
+    Returns the scalar results and the arrays worth keeping (per-code test usage).
+    """
+    tokenizer.to(device)
+    results: dict[str, Any] = {}
+    results.update(reconstruction_metrics(tokenizer, dataset.x_test, probes.batch_size, device))
+    results.update(
+        run_probes(
+            tokenizer, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test,
+            device, probes.batch_size, probes.knn_neighbors, probes.svm_c,
+        )
+    )
+    codebook = codebook_summary(tokenizer, dataset.x_test, probes.batch_size, device)
+    usage = codebook.pop("usage")
+    results.update(codebook)
+    return results, {"test_code_usage": usage}

@@ -1,0 +1,146 @@
+"""The stage-1 tokenizer: STFT → encoder → EMA quantiser → decoder → ISTFT (method §3–5.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from tsstudio.config.schema import RunConfig
+from tsstudio.models.encoder import (
+    Decoder,
+    Encoder,
+    downsample_rate,
+    encoded_width,
+    n_stride_blocks,
+)
+from tsstudio.models.quantizer import Quantizer
+from tsstudio.models.stft import istft, stft, stft_frames
+
+
+@dataclass(frozen=True)
+class TokenGrid:
+    """Geometry of a tokenizer for a series length."""
+
+    length: int
+    stft_size: tuple[int, int]  # (F, T)
+    rate: int
+    blocks: int
+    height: int  # frequency bins of the latent grid
+    width: int  # time positions of the latent grid
+
+    @property
+    def n_tokens(self) -> int:
+        return self.height * self.width
+
+
+def token_grid(config: RunConfig, length: int) -> TokenGrid:
+    """Token-grid geometry for a configuration and series length, without building the model."""
+    n_fft, hop = config.stft.n_fft, config.stft.hop_length
+    frames = stft_frames(length, hop)
+    freq = n_fft // 2 + 1
+    rate = downsample_rate(length, n_fft, config.encoder.downsampled_width)
+    blocks = n_stride_blocks(rate)
+    width = encoded_width(frames, blocks)
+    if width < 1:
+        raise ValueError(f"series of length {length} is too short for {blocks} downsampling blocks")
+    return TokenGrid(length, (freq, frames), rate, blocks, freq, width)
+
+
+@dataclass
+class TokenizerOutput:
+    """Everything one forward pass computes, for losses, metrics and snapshots."""
+
+    x_hat: torch.Tensor  # (B, 1, L)
+    u: torch.Tensor  # (B, 2, F, T)
+    u_hat: torch.Tensor  # (B, 2, F, T)
+    z: torch.Tensor  # (B, D, H, W) continuous latent
+    z_q: torch.Tensor  # (B, D, H, W) quantised latent (straight-through)
+    indices: torch.Tensor  # (B, H, W)
+    commit_loss: torch.Tensor
+    counts: torch.Tensor  # (K,)
+
+
+class Tokenizer(nn.Module):
+    """VQ-VAE over the STFT of a univariate series; tokens form a (frequency × time) grid."""
+
+    def __init__(self, config: RunConfig, length: int, precision: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.grid = token_grid(config, length)
+        self.length = length
+        self.n_fft = config.stft.n_fft
+        self.hop = config.stft.hop_length
+        self.autocast_dtype = precision
+        enc, dec, q = config.encoder, config.decoder, config.quantizer
+        if enc.dim != dec.dim:
+            raise ValueError("encoder.dim and decoder.dim must be equal (the codes feed the decoder)")
+        self.encoder = Encoder(2, enc.dim, self.grid.blocks, enc.n_resnet_blocks, enc.dropout)
+        self.decoder = Decoder(2, dec.dim, self.grid.blocks, dec.n_resnet_blocks, dec.dropout, self.grid.stft_size)
+        self.quantizer = Quantizer(
+            q.codebook_size,
+            enc.dim,
+            decay=q.decay,
+            commitment_weight=q.commitment_weight,
+            eps=q.eps,
+            kmeans_init=q.kmeans_init,
+            kmeans_iters=q.kmeans_iters,
+            dead_code_threshold=q.dead_code_threshold,
+        )
+
+    def _autocast(self, device: torch.device) -> torch.autocast:
+        enabled = self.autocast_dtype is not None
+        return torch.autocast(device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=enabled)
+
+    def to_stft(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, L) or (B, L) series → (B, 2, F, T)."""
+        if x.dim() == 2:
+            x = x[:, None, :]
+        return stft(x, self.n_fft, self.hop)
+
+    def to_series(self, u: torch.Tensor) -> torch.Tensor:
+        """(B, 2, F, T) → (B, 1, L) with the exact original length."""
+        return istft(u, self.length, self.n_fft, self.hop)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Series → (STFT image u, continuous latent z in float32)."""
+        u = self.to_stft(x)
+        with self._autocast(u.device):
+            z = self.encoder(u)
+        return u, z.float()
+
+    def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:
+        """Latent grid → STFT image û (float32)."""
+        with self._autocast(z_q.device):
+            u_hat = self.decoder(z_q)
+        return u_hat.float()
+
+    def forward(self, x: torch.Tensor) -> TokenizerOutput:
+        if x.dim() == 2:
+            x = x[:, None, :]
+        u, z = self.encode(x)
+        q = self.quantizer(z)
+        u_hat = self.decode_latent(q.z_q)
+        x_hat = self.to_series(u_hat)
+        return TokenizerOutput(x_hat, u, u_hat, z, q.z_q, q.indices, q.commit_loss, q.counts)
+
+    @staticmethod
+    def reconstruction_losses(x: torch.Tensor, out: TokenizerOutput) -> tuple[torch.Tensor, torch.Tensor]:
+        """MSE in the time domain and in the STFT domain (the method's two recon terms)."""
+        if x.dim() == 2:
+            x = x[:, None, :]
+        return F.mse_loss(out.x_hat, x), F.mse_loss(out.u_hat, out.u)
+
+    @torch.no_grad()
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Token grids (B, H, W) of series; call in eval mode so the codebook stays put."""
+        _, z = self.encode(x)
+        return self.quantizer(z).indices
+
+    @torch.no_grad()
+    def decode_tokens(self, indices: torch.Tensor) -> torch.Tensor:
+        """Token grids (B, H, W) → series (B, L) through the codebook and decoder."""
+        codes = F.embedding(indices, self.quantizer.codebook).permute(0, 3, 1, 2)
+        return self.to_series(self.decode_latent(codes))[:, 0]
