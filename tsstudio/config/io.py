@@ -49,9 +49,8 @@ def _coerce(value: Any, f: dataclasses.Field, key: str, where: str) -> Any:
                 return float(value)
             except ValueError:
                 pass
-    elif target is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
+    elif target is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
     raise ConfigError(f"{where}{key}: expected {target.__name__}, got {value!r}")
 
 

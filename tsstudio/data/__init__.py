@@ -1,1 +1,26 @@
-"""data"""
+"""Datasets: the built-in Cylinder-Bell-Funnel and UCR-layout folders, loaded and preprocessed."""
+
+from tsstudio.data.dataset import Dataset, DatasetInfo, make_dataset
+from tsstudio.data.registry import (
+    BUILTIN_DATASET,
+    find_dataset_dir,
+    list_datasets,
+    load_dataset,
+    search_dirs,
+)
+from tsstudio.data.synthetic import cylinder_bell_funnel
+from tsstudio.data.ucr import read_info, read_split
+
+__all__ = [
+    "BUILTIN_DATASET",
+    "Dataset",
+    "DatasetInfo",
+    "cylinder_bell_funnel",
+    "find_dataset_dir",
+    "list_datasets",
+    "load_dataset",
+    "make_dataset",
+    "read_info",
+    "read_split",
+    "search_dirs",
+]

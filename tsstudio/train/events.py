@@ -6,8 +6,9 @@ tensors, so a receiver on another thread (the app) or a writer (the run file) ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 import numpy as np
 

@@ -1,0 +1,140 @@
+"""In-memory dataset and the method's preprocessing (label mapping, global scaling)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tsstudio.errors import DataError
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A train/test pair ready for training: float32 series (scaled if scaling was on), int64 class ids."""
+
+    name: str
+    x_train: np.ndarray  # float32 (N_train, L)
+    y_train: np.ndarray  # int64 (N_train,), values 0..C-1
+    x_test: np.ndarray  # float32 (N_test, L)
+    y_test: np.ndarray  # int64 (N_test,)
+    class_labels: tuple  # original label of class id i at index i
+    mean: float  # global train mean used for scaling (0.0 if scaling off)
+    std: float  # global train std (1.0 if scaling off)
+    source: str  # folder path, or "built-in"
+
+    @property
+    def length(self) -> int:
+        """Series length L."""
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes C."""
+        return len(self.class_labels)
+
+    @property
+    def n_train(self) -> int:
+        """Number of training series."""
+        return int(self.x_train.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        """Number of test series."""
+        return int(self.x_test.shape[0])
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Summary of a dataset for listings; `error` is non-empty when its files cannot be used."""
+
+    name: str
+    n_train: int
+    n_test: int
+    length: int
+    n_classes: int
+    source: str
+    error: str = ""
+
+
+def _plain(label: object) -> object:
+    """A label as a plain Python value: integral floats become int, numpy scalars unwrap."""
+    if isinstance(label, np.generic):
+        label = label.item()
+    if isinstance(label, float) and label.is_integer():
+        return int(label)
+    return label
+
+
+def _fmt(label: object) -> str:
+    return str(_plain(label))
+
+
+def make_dataset(
+    name: str,
+    x_train: np.ndarray,
+    labels_train: np.ndarray,
+    x_test: np.ndarray,
+    labels_test: np.ndarray,
+    source: str,
+    scaling: bool = True,
+    train_name: str | None = None,
+    test_name: str | None = None,
+) -> Dataset:
+    """Build a Dataset: map labels to 0..C-1 and optionally scale with one global train mean/std.
+
+    Class ids follow the sorted unique train labels. Scaling uses a single scalar mean
+    and population std over the whole training matrix, applied to both splits (a zero
+    std is replaced by 1). `train_name`/`test_name` name the files in error messages.
+    """
+    train_name = train_name or f"{name} train split"
+    test_name = test_name or f"{name} test split"
+    x_train = np.asarray(x_train, dtype=np.float64)
+    x_test = np.asarray(x_test, dtype=np.float64)
+    labels_train = np.asarray(labels_train)
+    labels_test = np.asarray(labels_test)
+    for what, x, labels in ((train_name, x_train, labels_train), (test_name, x_test, labels_test)):
+        if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+            raise DataError(f"{what}: expected a non-empty (series, length) matrix, got shape {x.shape}")
+        if labels.shape != (x.shape[0],):
+            raise DataError(f"{what}: {labels.size} labels for {x.shape[0]} series")
+    if x_train.shape[1] != x_test.shape[1]:
+        raise DataError(
+            f"{train_name} has series of length {x_train.shape[1]} but {test_name} has length {x_test.shape[1]}"
+        )
+    classes = np.unique(labels_train)
+    if classes.size < 2:
+        raise DataError(
+            f"{train_name}: found 1 class (label {_fmt(classes[0])}); a classification dataset needs at least two"
+        )
+    if labels_test.dtype.kind != labels_train.dtype.kind and not (
+        labels_test.dtype.kind in "iuf" and labels_train.dtype.kind in "iuf"
+    ):
+        raise DataError(f"{test_name}: label {_fmt(labels_test[0])} does not occur in {train_name}")
+    y_train = np.searchsorted(classes, labels_train).astype(np.int64)
+    pos = np.searchsorted(classes, labels_test)
+    pos_clipped = np.minimum(pos, classes.size - 1)
+    unseen = classes[pos_clipped] != labels_test
+    if unseen.any():
+        bad = labels_test[int(np.argmax(unseen))]
+        raise DataError(f"{test_name}: label {_fmt(bad)} does not occur in {train_name}")
+    y_test = pos_clipped.astype(np.int64)
+    mean, std = 0.0, 1.0
+    if scaling:
+        mean = float(x_train.mean())
+        std = float(x_train.std())
+        if not np.isfinite(std) or std == 0.0:
+            std = 1.0
+        x_train = (x_train - mean) / std
+        x_test = (x_test - mean) / std
+    return Dataset(
+        name=name,
+        x_train=np.ascontiguousarray(x_train, dtype=np.float32),
+        y_train=y_train,
+        x_test=np.ascontiguousarray(x_test, dtype=np.float32),
+        y_test=y_test,
+        class_labels=tuple(_plain(c) for c in classes),
+        mean=mean,
+        std=std,
+        source=source,
+    )

@@ -1,0 +1,282 @@
+"""Finding datasets: the built-in CBF plus UCR-layout folders from the data dirs.
+
+Search order: an explicit `data_dir`, then each entry of `TSSTUDIO_DATA_DIR`
+(os.pathsep-separated), then the folders in the user settings. A dataset is a
+folder `<root>/<Name>/` (or `<root>/UCRArchive_2018/<Name>/`) holding
+`<Name>_TRAIN.tsv[.gz]` and `<Name>_TEST.tsv[.gz]`. Per-file summaries for listings
+are cached in `$XDG_CACHE_HOME/tsstudio/datasets.json`, keyed by path, size and mtime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import os
+from pathlib import Path
+
+from tsstudio.config.settings import load_settings, user_cache_dir
+from tsstudio.data.dataset import Dataset, DatasetInfo, make_dataset
+from tsstudio.data.synthetic import (
+    CBF_LENGTH,
+    CBF_NAME,
+    CBF_TEST_PER_CLASS,
+    CBF_TEST_SEED,
+    CBF_TRAIN_PER_CLASS,
+    CBF_TRAIN_SEED,
+    cylinder_bell_funnel,
+)
+from tsstudio.data.ucr import read_info, read_split
+from tsstudio.errors import DataError
+
+BUILTIN_DATASET = CBF_NAME
+BUILTIN_SOURCE = "built-in"
+ENV_VAR = "TSSTUDIO_DATA_DIR"
+ARCHIVE_SUBDIR = "UCRArchive_2018"
+_SUFFIXES = (".tsv", ".tsv.gz")
+_CACHE_VERSION = 1
+
+
+def search_dirs(data_dir: str | Path | None = None) -> list[Path]:
+    """Existing folders to search for datasets, in priority order, without duplicates.
+
+    An explicit `data_dir` that does not exist is an error; missing folders from the
+    environment or the user settings are skipped silently.
+    """
+    candidates: list[Path] = []
+    if data_dir is not None and str(data_dir) != "":
+        given = Path(data_dir).expanduser()
+        if not given.is_dir():
+            raise DataError(f"data folder not found: {given}")
+        candidates.append(given)
+    for entry in os.environ.get(ENV_VAR, "").split(os.pathsep):
+        if entry.strip():
+            candidates.append(Path(entry.strip()).expanduser())
+    for entry in load_settings().data_dirs:
+        candidates.append(Path(entry).expanduser())
+    result: list[Path] = []
+    seen: set[Path] = set()
+    for path in candidates:
+        if not path.is_dir():
+            continue
+        resolved = path.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            result.append(resolved)
+    return result
+
+
+def _split_file(folder: Path, name: str, split: str) -> Path | None:
+    """`<folder>/<name>_<split>.tsv` or `.tsv.gz` (uncompressed preferred), or None."""
+    for suffix in _SUFFIXES:
+        candidate = folder / f"{name}_{split}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _datasets_in(root: Path) -> dict[str, Path]:
+    """Dataset folders directly under `root` and under `root/UCRArchive_2018`, by name (sorted)."""
+    found: dict[str, Path] = {}
+    for base in (root, root / ARCHIVE_SUBDIR):
+        try:
+            children = sorted(p for p in base.iterdir() if p.is_dir())
+        except OSError:
+            continue
+        for child in children:
+            if child.name not in found and _split_file(child, child.name, "TRAIN") is not None:
+                found[child.name] = child
+    return found
+
+
+def _all_datasets(dirs: list[Path]) -> dict[str, Path]:
+    """All UCR-layout datasets in the search folders; the first folder wins on duplicate names."""
+    found: dict[str, Path] = {}
+    for root in dirs:
+        for name, folder in _datasets_in(root).items():
+            found.setdefault(name, folder)
+    return found
+
+
+def find_dataset_dir(name: str, data_dir: str | Path | None = None) -> Path | None:
+    """Folder of the UCR-layout dataset `name` (exact match first, then case-insensitive), or None."""
+    found = _all_datasets(search_dirs(data_dir))
+    if name in found:
+        return found[name]
+    lowered = {key.lower(): folder for key, folder in reversed(list(found.items()))}
+    return lowered.get(name.lower())
+
+
+# ---------------------------------------------------------------- info cache
+
+
+def _cache_path() -> Path:
+    return user_cache_dir() / "datasets.json"
+
+
+def _load_cache() -> dict:
+    try:
+        data = json.loads(_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION or not isinstance(data.get("files"), dict):
+        return {}
+    return data["files"]
+
+
+def _save_cache(files: dict) -> None:
+    """Write the cache atomically; a cache that cannot be written is simply not used."""
+    path = _cache_path()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"version": _CACHE_VERSION, "files": files}), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _file_info(path: Path, cache: dict) -> dict:
+    """{n, length, labels, error} of a split file, from the cache when size and mtime match."""
+    resolved = path.resolve()
+    stat = resolved.stat()
+    key = str(resolved)
+    entry = cache.get(key)
+    if isinstance(entry, dict) and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
+        return entry
+    try:
+        n, length, labels = read_info(resolved)
+        plain = [int(v) if isinstance(v, float) and v.is_integer() else v for v in labels]
+        entry = {"n": n, "length": length, "labels": sorted(plain, key=str), "error": ""}
+    except DataError as exc:
+        entry = {"n": 0, "length": 0, "labels": [], "error": str(exc)}
+    entry.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    cache[key] = entry
+    return entry
+
+
+def _missing_test(folder: Path, name: str) -> str:
+    return f"{folder}: missing {name}_TEST.tsv (or .tsv.gz)"
+
+
+def _dataset_info(name: str, folder: Path, cache: dict) -> DatasetInfo:
+    """Summary of one UCR-layout dataset; problems go into `error` instead of raising."""
+    source = str(folder)
+    train = _split_file(folder, name, "TRAIN")
+    test = _split_file(folder, name, "TEST")
+    if train is None:  # the folder changed since it was found
+        return DatasetInfo(name, 0, 0, 0, 0, source, error=f"{folder}: missing {name}_TRAIN.tsv (or .tsv.gz)")
+    try:
+        tr = _file_info(train, cache)
+        te = _file_info(test, cache) if test is not None else None
+    except OSError as exc:
+        return DatasetInfo(name, 0, 0, 0, 0, source, error=f"{folder}: cannot read ({exc.strerror or exc})")
+    n_classes = len(tr["labels"])
+    error = tr["error"]
+    if not error and te is None:
+        error = _missing_test(folder, name)
+    elif not error:
+        error = te["error"]
+    if not error and n_classes < 2:
+        label = tr["labels"][0] if tr["labels"] else "?"
+        error = f"{train}: found 1 class (label {label}); a classification dataset needs at least two"
+    if not error and tr["length"] != te["length"]:
+        error = f"{train} has series of length {tr['length']} but {test} has length {te['length']}"
+    if not error:
+        unseen = [label for label in te["labels"] if label not in tr["labels"]]
+        if unseen:
+            error = f"{test}: label {unseen[0]} does not occur in {train}"
+    return DatasetInfo(
+        name=name,
+        n_train=tr["n"],
+        n_test=te["n"] if te else 0,
+        length=tr["length"],
+        n_classes=n_classes,
+        source=source,
+        error=error,
+    )
+
+
+def _builtin_info() -> DatasetInfo:
+    return DatasetInfo(
+        name=CBF_NAME,
+        n_train=3 * CBF_TRAIN_PER_CLASS,
+        n_test=3 * CBF_TEST_PER_CLASS,
+        length=CBF_LENGTH,
+        n_classes=3,
+        source=BUILTIN_SOURCE,
+    )
+
+
+def list_datasets(data_dir: str | Path | None = None) -> list[DatasetInfo]:
+    """The built-in CBF, then every UCR-layout dataset in the search folders sorted by name.
+
+    Broken datasets are listed with a one-line `error` rather than raising. A UCR
+    folder named like the built-in dataset is shadowed by it.
+    """
+    infos = [_builtin_info()]
+    found = _all_datasets(search_dirs(data_dir))
+    cache = _load_cache()
+    before = json.dumps(cache, sort_keys=True)
+    for name in sorted(found):
+        if name.lower() == CBF_NAME.lower():
+            continue
+        infos.append(_dataset_info(name, found[name], cache))
+    if json.dumps(cache, sort_keys=True) != before:
+        _save_cache(cache)
+    return infos
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _load_builtin(scaling: bool) -> Dataset:
+    x_train, y_train = cylinder_bell_funnel(CBF_TRAIN_PER_CLASS, CBF_LENGTH, seed=CBF_TRAIN_SEED)
+    x_test, y_test = cylinder_bell_funnel(CBF_TEST_PER_CLASS, CBF_LENGTH, seed=CBF_TEST_SEED)
+    return make_dataset(CBF_NAME, x_train, y_train, x_test, y_test, BUILTIN_SOURCE, scaling=scaling)
+
+
+def _unknown_dataset(name: str, dirs: list[Path]) -> DataError:
+    """Error for a name that matches nothing: suggests close names and says where it looked."""
+    if not dirs:
+        return DataError(
+            f"unknown dataset '{name}'; only the built-in {CBF_NAME} is available "
+            f"(add a UCR-layout folder with --data-dir or {ENV_VAR})"
+        )
+    known = [CBF_NAME, *_all_datasets(dirs)]
+    by_lower = {k.lower(): k for k in reversed(known)}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    hint = f"; did you mean '{by_lower[close[0]]}'?" if close else ""
+    return DataError(f"unknown dataset '{name}'{hint} (searched: {', '.join(str(d) for d in dirs)})")
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, scaling: bool = True) -> Dataset:
+    """Load a dataset by name: "CBF" (any case) is built in; other names are searched in the data folders."""
+    if name.lower() == CBF_NAME.lower():
+        return _load_builtin(scaling)
+    dirs = search_dirs(data_dir)
+    found = _all_datasets(dirs)
+    folder = found.get(name)
+    if folder is None:
+        matches = [key for key in found if key.lower() == name.lower()]
+        if not matches:
+            raise _unknown_dataset(name, dirs)
+        folder = found[matches[0]]
+    real_name = folder.name
+    train = _split_file(folder, real_name, "TRAIN")
+    test = _split_file(folder, real_name, "TEST")
+    if train is None:
+        raise DataError(f"{folder}: missing {real_name}_TRAIN.tsv (or .tsv.gz)")
+    if test is None:
+        raise DataError(_missing_test(folder, real_name))
+    x_train, labels_train = read_split(train)
+    x_test, labels_test = read_split(test)
+    return make_dataset(
+        real_name,
+        x_train,
+        labels_train,
+        x_test,
+        labels_test,
+        source=str(folder),
+        scaling=scaling,
+        train_name=str(train),
+        test_name=str(test),
+    )
