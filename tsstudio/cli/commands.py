@@ -11,10 +11,10 @@ from typing import Any
 
 from tsstudio.cli.main import install_stop_handler, print_json, print_table, resolve_out
 from tsstudio.cli.progress import ProgressBar
-from tsstudio.config import apply_overrides, dump_yaml, list_presets, load_preset, load_yaml
+from tsstudio.config import apply_overrides, dump_yaml, from_dict, list_presets, load_preset, load_yaml
 from tsstudio.config.io import to_dict
 from tsstudio.config.schema import RunConfig
-from tsstudio.data import list_datasets, load_dataset
+from tsstudio.data import list_datasets
 from tsstudio.errors import RunFileError, TsstudioError
 
 
@@ -59,8 +59,8 @@ def build_config(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tsstudio.store import RunFile, RunFileWriter
-    from tsstudio.train import TokenizerTrainer, TrainingControl
+    from tsstudio.store import RunFile
+    from tsstudio.train import TrainingControl
 
     resume_state = None
     if args.resume:
@@ -72,7 +72,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             checkpoint = run.latest_checkpoint()
             if checkpoint is None:
                 raise RunFileError(f"{args.resume}: holds no checkpoint to resume from")
-            config = apply_overrides(_config_from(run.config), [])
+            config = from_dict(run.config)
             data_dir = args.data_dir or run.attrs.get("data_dir") or None
         resume_state = _extend_budget(checkpoint[2], args)
         out = Path(args.resume)
@@ -81,43 +81,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = resolve_out(args.out, args.overwrite)
         data_dir = args.data_dir
 
-    dataset = load_dataset(config.data.dataset, data_dir, scaling=config.data.scaling)
+    from tsstudio.sweep import train_run
+
     control = TrainingControl()
     install_stop_handler(control)
-    writer = RunFileWriter(
-        out,
-        resume=bool(args.resume),
-        extra_attrs={"data_dir": os.fspath(Path(data_dir).resolve()) if data_dir else "", "data_source": dataset.source},
-    )
     bar = ProgressBar(disable=args.quiet)
-
-    def on_event(event: Any) -> None:
-        writer(event)
-        bar(event)
-
-    trainer = TokenizerTrainer(config, dataset, on_event, control=control, resume_state=resume_state)
     try:
-        status = trainer.run()
+        trainer = train_run(config, out, data_dir=data_dir, resume_state=resume_state, control=control, listeners=[bar])
     finally:
         bar.close()
-        writer.close()
+    status = trainer.status
     if status == "failed":
         raise TsstudioError(f"training failed: {bar.failure or 'see the run file'} (run file: {out})")
     print(f"{status}: {out} (step {trainer.step}/{trainer.budget.total_steps})", file=sys.stderr)
     return 0 if status in ("finished", "stopped") else 1
 
 
-def _config_from(data: dict) -> RunConfig:
-    from tsstudio.config import from_dict
-
-    return from_dict(data)
-
-
 def _extend_budget(state_bytes: bytes, args: argparse.Namespace) -> bytes:
     """Apply --epochs / --max-steps to the configuration stored in a checkpoint."""
     if args.epochs is None and args.max_steps is None:
         return state_bytes
-    from tsstudio.config import from_dict
     from tsstudio.train import deserialize, serialize
 
     state = deserialize(state_bytes)

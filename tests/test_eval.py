@@ -1,0 +1,71 @@
+"""Probes and test reconstruction: deterministic, eval mode, and they leave the model untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tsstudio.config import RunConfig
+from tsstudio.data import load_dataset
+from tsstudio.eval import codebook_summary, probe_accuracies, reconstruction_metrics, run_probes
+from tsstudio.models import Tokenizer
+
+
+@pytest.fixture(scope="module")
+def cbf():
+    return load_dataset("CBF")
+
+
+@pytest.fixture
+def model(cbf):
+    torch.manual_seed(0)
+    m = Tokenizer(RunConfig(), cbf.length)
+    m.train()
+    m(torch.as_tensor(cbf.x_train[:32]))  # one EMA update so the codebook is not at its init
+    return m
+
+
+def snapshot_state(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_probes_are_deterministic_and_leave_the_model_untouched(cbf, model):
+    before = snapshot_state(model)
+    device = torch.device("cpu")
+    args = (model, cbf.x_train, cbf.y_train, cbf.x_test, cbf.y_test, device)
+    first = run_probes(*args, batch_size=64)
+    second = run_probes(*args, batch_size=17)  # batch composition must not matter in eval mode
+    assert first == pytest.approx(second, abs=1e-12)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # no EMA, no BN statistics moved
+    assert model.training  # mode restored
+
+
+def test_probe_accuracies_on_hand_made_features():
+    train = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [1.0, 1.0], [0.9, 1.0], [1.0, 0.9]])
+    y = np.array([0, 0, 0, 1, 1, 1])
+    test = np.array([[0.05, 0.05], [0.95, 0.95], [0.0, 0.0]])
+    acc = probe_accuracies(train, y, test, np.array([0, 1, 1]), knn_neighbors=3)
+    assert acc["svm_accuracy"] == pytest.approx(2 / 3)
+    assert acc["knn_accuracy"] == pytest.approx(2 / 3)
+
+
+def test_reconstruction_metrics_cover_the_whole_split(cbf, model):
+    device = torch.device("cpu")
+    a = reconstruction_metrics(model, cbf.x_test, 128, device)
+    b = reconstruction_metrics(model, cbf.x_test, 33, device)
+    assert a["test_mse_time"] == pytest.approx(b["test_mse_time"], rel=1e-5)
+    assert a["val_loss"] == pytest.approx(a["test_mse_time"] + a["test_mse_stft"])
+    model.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(cbf.x_test)
+        by_hand = float((model(x).x_hat[:, 0] - x).pow(2).mean())
+    assert a["test_mse_time"] == pytest.approx(by_hand, rel=1e-4)
+
+
+def test_codebook_summary_counts_every_token(cbf, model):
+    summary = codebook_summary(model, cbf.x_test, 100, torch.device("cpu"))
+    assert summary["usage"].sum() == cbf.n_test * model.grid.n_tokens
+    assert summary["dead_codes"] == int((summary["usage"] == 0).sum())
+    assert 1.0 <= summary["perplexity"] <= 32.0

@@ -1,0 +1,145 @@
+"""The training loop: events, reproducibility, stop/resume and the evaluation it reports."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from conftest import QUICK
+
+from tsstudio.config import RunConfig, apply_overrides
+from tsstudio.data import load_dataset
+from tsstudio.train import (
+    BestWeights,
+    Checkpoint,
+    EvalMetrics,
+    Failed,
+    Finished,
+    RunStarted,
+    Snapshot,
+    StepMetrics,
+    TokenizerTrainer,
+    TrainingControl,
+)
+from tsstudio.train.tokenizer_trainer import cosine_lr, snapshot_indices
+
+
+@pytest.fixture(scope="module")
+def cbf():
+    return load_dataset("CBF")
+
+
+def quick(*extra: str) -> RunConfig:
+    return apply_overrides(RunConfig(), [*QUICK, *extra])
+
+
+def train(cbf, config, control=None, resume=None):
+    events = []
+    trainer = TokenizerTrainer(config, cbf, events.append, control=control, resume_state=resume)
+    status = trainer.run()
+    return status, events, trainer
+
+
+def of(events, kind):
+    return [e for e in events if isinstance(e, kind)]
+
+
+def test_run_reports_the_whole_event_sequence(cbf):
+    status, events, trainer = train(cbf, quick("trainer.epochs=4"))
+    assert status == "finished"
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], Finished)
+    started = events[0]
+    assert started.steps_per_epoch == 3 and started.total_steps == 12  # 90 series, batch 32
+    assert started.token_grid == (5, 8)
+    steps = of(events, StepMetrics)
+    assert [e.step for e in steps] == list(range(1, 13))
+    assert set(steps[0].metrics) == set(started.train_metrics)
+    assert steps[-1].metrics["lr"] < steps[0].metrics["lr"]
+    evals = [e for e in of(events, EvalMetrics) if "svm_accuracy" in e.metrics]
+    assert [e.step for e in evals] == [0, 6, 12]  # at start, every 2 epochs (3 steps each), end
+    assert all(0.0 <= e.metrics["knn_accuracy"] <= 1.0 for e in evals)
+    snaps = of(events, Snapshot)
+    assert [s.step for s in snaps] == [5, 10]
+    assert snaps[0].recon.shape == (6, 128) and snaps[0].recon.dtype == np.float32
+    assert int(sum(s.codebook_usage.sum() for s in snaps)) > 0
+    assert of(events, Checkpoint)[-1].step == 12
+    assert of(events, BestWeights)
+
+
+def test_seeded_runs_are_identical(cbf):
+    a = [e.metrics["loss"] for e in of(train(cbf, quick("trainer.max_steps=6", "trainer.precision=fp32"))[1], StepMetrics)]
+    b = [e.metrics["loss"] for e in of(train(cbf, quick("trainer.max_steps=6", "trainer.precision=fp32"))[1], StepMetrics)]
+    c = [e.metrics["loss"] for e in of(train(cbf, quick("trainer.max_steps=6", "trainer.precision=fp32",
+                                                        "trainer.seed=2"))[1], StepMetrics)]
+    assert a == b
+    assert a != c
+
+
+def test_stop_checkpoints_and_resume_continues_exactly(cbf):
+    config = quick("trainer.max_steps=9", "trainer.precision=fp32", "probes.at_start=false")
+    _, full, _ = train(cbf, config)
+    control = TrainingControl()
+    events = []
+
+    def stop_at_4(event):
+        events.append(event)
+        if isinstance(event, StepMetrics) and event.step == 4:
+            control.request_stop()
+
+    trainer = TokenizerTrainer(config, cbf, stop_at_4, control=control)
+    assert trainer.run() == "stopped"
+    assert events[-1].status == "stopped"
+    checkpoint = of(events, Checkpoint)[-1]
+    assert checkpoint.step == 4
+    status, resumed, _ = train(cbf, config, resume=checkpoint.state)
+    assert status == "finished"
+    assert resumed[0].start_step == 4
+    tail = [e.metrics["loss"] for e in of(resumed, StepMetrics)]
+    expected = [e.metrics["loss"] for e in of(full, StepMetrics)][4:]
+    assert tail == pytest.approx(expected, rel=1e-5)
+
+
+def test_pause_blocks_until_resumed(cbf):
+    control = TrainingControl()
+    seen = []
+
+    def pause_at_2(event):
+        if isinstance(event, StepMetrics):
+            seen.append(event.step)
+            if event.step == 2:
+                control.pause()
+
+    thread = threading.Thread(
+        target=lambda: TokenizerTrainer(quick("trainer.max_steps=5", "probes.at_start=false"), cbf, pause_at_2,
+                                        control=control).run()
+    )
+    thread.start()
+    thread.join(timeout=1.0)
+    assert thread.is_alive() and seen == [1, 2]
+    control.resume()
+    thread.join(timeout=60)
+    assert not thread.is_alive() and seen == [1, 2, 3, 4, 5]
+
+
+def test_failure_becomes_one_line_event(cbf):
+    events = []
+    config = quick("trainer.max_steps=3", "trainer.device=cuda")
+    status = TokenizerTrainer(config, cbf, events.append).run()
+    failed = of(events, Failed)
+    if status == "finished":  # a CUDA machine: nothing to check here
+        return
+    assert status == "failed" and len(failed) == 1
+    assert "\n" not in failed[0].message and "cuda" in failed[0].message
+
+
+def test_snapshot_indices_are_class_balanced():
+    y = np.array([0, 0, 0, 1, 1, 2])
+    assert snapshot_indices(y, 4).tolist() == [0, 3, 5, 1]
+    assert snapshot_indices(y, 10).tolist() == [0, 3, 5, 1, 4, 2]
+
+
+def test_cosine_schedule_anneals_to_zero():
+    assert cosine_lr(1e-3, 0, 100) == pytest.approx(1e-3)
+    assert cosine_lr(1e-3, 50, 100) == pytest.approx(5e-4)
+    assert cosine_lr(1e-3, 100, 100) == pytest.approx(0.0, abs=1e-12)

@@ -1,0 +1,154 @@
+"""Run the published protocol for a dataset and preset over seeds, and tabulate it beside the published figures."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tsstudio.config import apply_overrides, load_preset
+from tsstudio.store import RunFile
+from tsstudio.store.run_eval import evaluate_run
+from tsstudio.sweep.runner import train_run
+from tsstudio.train import TrainingControl, deserialize
+from tsstudio.train.tokenizer_trainer import serialize
+
+# (our result key, published key, label, note on how the two are measured)
+STAGE1_ROWS = (
+    ("svm_accuracy", "svm_accuracy", "SVM probe accuracy", "same protocol; ours in eval mode (no EMA/BN leakage)"),
+    ("knn_accuracy", "knn_accuracy", "KNN probe accuracy (k=5)", "same protocol; ours in eval mode"),
+    ("val_loss", "val_loss", "test reconstruction MSE(x) + MSE(STFT)", "ours: whole test set; published: last test batch"),
+    ("test_mse_time", None, "test MSE, time domain", ""),
+    ("test_mse_stft", None, "test MSE, STFT domain", ""),
+    ("perplexity", "val_perplexity", "codebook perplexity on test data", "ours: whole test set; published: last test batch"),
+    ("dead_codes", None, "codes unused on the test set (of 32)", ""),
+    ("codebook_mean_abs_corr", "mean_abs_corr_off_diagonal", "codebook mean |corr| off-diagonal", ""),
+    ("codebook_mean_abs_cos", "mean_abs_cos_sim_off_diagonal", "codebook mean |cos| off-diagonal", ""),
+    ("training_time_s", "training_time", "training time (s)", "ours: this CPU machine; published: a GPU"),
+)
+
+
+def published_results() -> dict[str, Any]:
+    """Published figures by dataset and preset: {metric: [mean, std]}."""
+    try:
+        folder = Path(str(resources.files("tsstudio.resources") / "reference"))
+    except ModuleNotFoundError:
+        folder = Path(__file__).resolve().parents[2] / "resources" / "reference"
+    return yaml.safe_load((folder / "published.yaml").read_text(encoding="utf-8"))
+
+
+@dataclass
+class SeedResult:
+    """One seed's run file and evaluation."""
+
+    seed: int
+    path: Path
+    results: dict[str, Any]
+
+
+def run_seed(
+    dataset: str,
+    preset: str,
+    seed: int,
+    epochs: int,
+    out_dir: Path,
+    data_dir: str | None,
+    overrides: Sequence[str] = (),
+    listeners: Iterable[Callable[[Any], None]] = (),
+    control: TrainingControl | None = None,
+) -> SeedResult:
+    """Train (or finish, or reuse) one seed's run and evaluate it."""
+    path = out_dir / f"{dataset}-{preset}-seed{seed}.h5"
+    resume_state = None
+    if path.exists():
+        with RunFile.open(path) as run:
+            status, evaluation, checkpoint = run.status, run.evaluation(), run.latest_checkpoint()
+        if status == "finished" and evaluation:
+            return SeedResult(seed, path, evaluation)
+        if status != "finished" and checkpoint is not None:
+            resume_state = checkpoint[2]
+    config = apply_overrides(
+        load_preset(preset),
+        [f"data.dataset={dataset}", f"trainer.epochs={epochs}", "trainer.max_steps=0", f"trainer.seed={seed}", *overrides],
+    )
+    if resume_state is not None:
+        state = deserialize(resume_state)
+        state["config"]["trainer"]["epochs"] = epochs
+        resume_state = serialize(state)
+    if not path.exists() or resume_state is not None:
+        trainer = train_run(config, path, data_dir=data_dir, resume_state=resume_state, control=control, listeners=listeners)
+        if trainer.status != "finished":
+            raise RuntimeError(f"{path}: training ended {trainer.status}")
+    results = evaluate_run(path, data_dir=data_dir)
+    with RunFile.open(path) as run:
+        results["training_time_s"] = float(run.attrs.get("elapsed_s", math.nan))
+    return SeedResult(seed, path, results)
+
+
+def _mean_std(values: list[float]) -> str:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    digits = 0 if abs(mean) >= 100 else 4
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def report(dataset: str, preset: str, epochs: int, seeds: list[SeedResult]) -> str:
+    """Markdown table of our mean ± std over seeds beside the published mean ± std."""
+    published = published_results().get(dataset, {}).get(preset, {})
+    lines = [
+        f"# Reproduction: {dataset}, preset `{preset}`",
+        "",
+        f"Protocol: method §7–8 — {epochs} epochs, batch 128, AdamW 1e-3 / wd 1e-3, cosine to 0, probes on the",
+        "final model (linear SVC C=1 and 5-NN on MinMax-scaled mean-pooled z_q, UCR train → UCR test).",
+        f"Seeds: {', '.join(str(s.seed) for s in seeds)}. Published: mean ± sample std over 4 runs.",
+        "",
+        "| metric | tsstudio (mean ± std) | published (mean ± std) | how they are measured |",
+        "|---|---|---|---|",
+    ]
+    for key, pub_key, label, note in STAGE1_ROWS:
+        ours = _mean_std([float(s.results.get(key, math.nan)) for s in seeds])
+        pub = published.get(pub_key) if pub_key else None
+        pub_text = (f"{pub[0]:.0f} ± {pub[1]:.0f}" if pub[0] >= 100 else f"{pub[0]:.4f} ± {pub[1]:.4f}") if pub else "-"
+        lines.append(f"| {label} | {ours} | {pub_text} | {note} |")
+    lines += [
+        "",
+        "Per seed:",
+        "",
+        "| seed | run file | SVM | KNN | val_loss | perplexity | dead codes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in seeds:
+        r = s.results
+        lines.append(
+            f"| {s.seed} | {s.path.name} | {r['svm_accuracy']:.4f} | {r['knn_accuracy']:.4f} | {r['val_loss']:.4f} | "
+            f"{r['perplexity']:.2f} | {r['dead_codes']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def reproduce(
+    dataset: str,
+    preset: str,
+    seeds: Sequence[int],
+    epochs: int,
+    out_dir: Path,
+    data_dir: str | None = None,
+    overrides: Sequence[str] = (),
+    listeners: Iterable[Callable[[Any], None]] = (),
+    control: TrainingControl | None = None,
+) -> Path:
+    """Train and evaluate every seed (reusing finished runs), write the markdown report; return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = [run_seed(dataset, preset, s, epochs, out_dir, data_dir, overrides, listeners, control) for s in seeds]
+    path = out_dir / f"reproduction-{dataset}-{preset}.md"
+    path.write_text(report(dataset, preset, epochs, results), encoding="utf-8")
+    return path
