@@ -113,10 +113,29 @@ def _extend_budget(state_bytes: bytes, args: argparse.Namespace) -> bytes:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from tsstudio.eval.evaluate import evaluate_run
+    from tsstudio.store.run_eval import evaluate_run
 
     results = evaluate_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device)
     print_json(results)
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from tsstudio.sweep.reproduction import reproduce
+    from tsstudio.train import TrainingControl
+
+    control = TrainingControl()
+    install_stop_handler(control)
+    bar = ProgressBar(disable=args.quiet)
+    try:
+        path = reproduce(
+            args.dataset, args.preset, args.seeds, args.epochs, Path(args.out_dir), args.data_dir,
+            args.overrides, listeners=[bar], control=control,
+        )
+    finally:
+        bar.close()
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+    print(f"report: {path}", file=sys.stderr)
     return 0
 
 

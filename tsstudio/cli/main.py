@@ -55,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", choices=("latest", "best"), default="latest")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
 
+    p = sub.add_parser("reproduce", help="run the published protocol over seeds and tabulate it beside the published figures")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--preset", default="regular")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4])
+    p.add_argument("--epochs", type=int, default=1000)
+    p.add_argument("--data-dir")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out-dir", required=True, help="folder for the run files and the report")
+    p.add_argument("--quiet", action="store_true")
+
     p = sub.add_parser("runs", help="list the runs in a folder")
     p.add_argument("folder", nargs="?", default=".")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
