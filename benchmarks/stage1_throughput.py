@@ -75,6 +75,12 @@ def timed_run(dataset, precision: str, steps: int, warmup: int, seed: int) -> di
     }
 
 
+def mean_of(results: list[dict]) -> dict:
+    """Per-key mean of several runs' figures (the precision label is taken from the first)."""
+    out = {k: sum(r[k] for r in results) / len(results) for k in results[0] if k != "precision"}
+    return {"precision": results[0]["precision"], **out}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("TSSTUDIO_DATA_DIR"))
@@ -82,16 +88,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     dataset = load_dataset(args.dataset, args.data_dir)
     print(f"{args.dataset}: {dataset.n_train} train, {dataset.n_test} test, length {dataset.length}; "
           f"batch 128, {args.steps} steps ({args.warmup} warm-up), {torch.get_num_threads()} threads")
-    base = timed_run(dataset, "fp32", args.steps, args.warmup, args.seed)
-    fast = timed_run(dataset, "auto", args.steps, args.warmup, args.seed)
-    print()
+    runs = {p: [timed_run(dataset, p, args.steps, args.warmup, s) for s in args.seeds] for p in ("fp32", "auto")}
+    base, fast = (mean_of(runs[p]) for p in ("fp32", "auto"))
+    print(f"\nmeans over seeds {args.seeds}; speed per run (samples/s): "
+          f"fp32 {[round(r['samples_per_s']) for r in runs['fp32']]}, auto {[round(r['samples_per_s']) for r in runs['auto']]}; "
+          f"test MSE time per run: fp32 {[round(r['test_mse_time'], 4) for r in runs['fp32']]}, "
+          f"auto {[round(r['test_mse_time'], 4) for r in runs['auto']]}")
     print(
         "| configuration | precision | ms/step | samples/s | × fp32 baseline | × published reference (189/s) "
         "| test MSE time | test MSE STFT |"

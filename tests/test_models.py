@@ -85,5 +85,5 @@ def test_gradients_reach_encoder_through_straight_through():
     out = model(x)
     recon_time, recon_stft = model.reconstruction_losses(x, out)
     (recon_time + recon_stft + out.commit_loss).backward()
-    first_conv = model.encoder.net[0][0].weight
+    first_conv = model.encoder.stem[0].weight
     assert first_conv.grad is not None and first_conv.grad.abs().sum() > 0

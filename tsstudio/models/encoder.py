@@ -67,22 +67,30 @@ def _dec_block(c_in: int, c_out: int, dropout: float) -> nn.Sequential:
 
 
 class Encoder(nn.Module):
-    """STFT image (B, 2C, F, T) → latent grid (B, dim, F, W'); downsamples time only."""
+    """STFT image (B, 2C, F, T) → latent grid (B, dim, F, W'); downsamples time only.
+
+    `stem` (the input block) and `body` are separate so a caller can run the body in reduced
+    precision and keep the thin layers that touch the signal in float32.
+    """
 
     def __init__(self, in_channels: int, dim: int, blocks: int, n_resnet_blocks: int, dropout: float) -> None:
         super().__init__()
-        layers: list[nn.Module] = [_enc_block(in_channels, dim, dropout)]
-        layers += [_enc_block(dim, dim, dropout) for _ in range(blocks - 1)]
+        self.stem = _enc_block(in_channels, dim, dropout)
+        layers: list[nn.Module] = [_enc_block(dim, dim, dropout) for _ in range(blocks - 1)]
         for _ in range(n_resnet_blocks):
             layers += [ResBlock(dim, batch_norm=True, dropout=dropout), nn.BatchNorm2d(dim)]
-        self.net = nn.Sequential(*layers)
+        self.body = nn.Sequential(*layers)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        return self.net(u)
+        return self.body(self.stem(u))
 
 
 class Decoder(nn.Module):
-    """Latent grid → STFT image of size `out_size`, with one more ×2 than the encoder took."""
+    """Latent grid → STFT image of size `out_size`, with one more ×2 than the encoder took.
+
+    `body` (residual and upsampling blocks) and `head` (the thin output layers) are separate for
+    the same reason as in the encoder.
+    """
 
     def __init__(
         self,
@@ -98,14 +106,17 @@ class Decoder(nn.Module):
         for _ in range(n_resnet_blocks):
             layers += [ResBlock(dim, batch_norm=False, dropout=dropout), nn.BatchNorm2d(dim)]
         layers += [_dec_block(dim, dim, dropout) for _ in range(blocks - 1)]
+        self.body = nn.Sequential(*layers)
         geometry = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
-        layers += [
+        self.head = nn.Sequential(
             nn.ConvTranspose2d(dim, out_channels, **geometry),
             nn.ConvTranspose2d(out_channels, out_channels, **geometry),
-        ]
-        self.net = nn.Sequential(*layers)
+        )
         self.out_size = out_size
 
+    def output(self, h: torch.Tensor) -> torch.Tensor:
+        """The two output transposed convolutions and the resize to the STFT size."""
+        return F.interpolate(self.head(h), size=self.out_size, mode="bilinear", align_corners=True)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        u = self.net(z)
-        return F.interpolate(u, size=self.out_size, mode="bilinear", align_corners=True)
+        return self.output(self.body(z))

@@ -105,17 +105,22 @@ class Tokenizer(nn.Module):
         return istft(u, self.length, self.n_fft, self.hop)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Series → (STFT image u, continuous latent z in float32)."""
+        """Series → (STFT image u, continuous latent z in float32).
+
+        Only the wide middle of the network runs under autocast; the input block and the latent
+        itself stay float32, so code assignment and the EMA codebook see full-precision vectors.
+        """
         u = self.to_stft(x)
+        h = self.encoder.stem(u)
         with self._autocast(u.device):
-            z = self.encoder(u)
+            z = self.encoder.body(h)
         return u, z.float()
 
     def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:
-        """Latent grid → STFT image û (float32)."""
+        """Latent grid → STFT image û (float32; the output layers run in float32)."""
         with self._autocast(z_q.device):
-            u_hat = self.decoder(z_q)
-        return u_hat.float()
+            h = self.decoder.body(z_q)
+        return self.decoder.output(h.float())
 
     def forward(self, x: torch.Tensor) -> TokenizerOutput:
         if x.dim() == 2:
