@@ -14,8 +14,8 @@ from tsstudio.errors import ConfigError
 
 
 def to_dict(config: RunConfig) -> dict[str, Any]:
-    """Plain nested dict of a configuration (YAML/JSON-ready)."""
-    return dataclasses.asdict(config)
+    """Plain nested dict of a configuration (YAML/JSON-ready: tuples become lists)."""
+    return dataclasses.asdict(config, dict_factory=lambda items: {k: list(v) if isinstance(v, tuple) else v for k, v in items})
 
 
 def _field_map(obj: Any) -> dict[str, dataclasses.Field]:
@@ -31,6 +31,13 @@ def _unknown(kind: str, name: str, known: list[str], where: str) -> ConfigError:
 def _coerce(value: Any, f: dataclasses.Field, key: str, where: str) -> Any:
     """Convert a parsed value to the field's type, or raise naming the key."""
     target = type(f.default)
+    if target is tuple:
+        items = [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+        if value is None:
+            return ()
+        if isinstance(items, (list, tuple)) and all(isinstance(i, str) for i in items):
+            return tuple(items)
+        raise ConfigError(f"{where}{key}: expected a list of names, got {value!r}")
     if target is bool:
         if isinstance(value, bool):
             return value
@@ -106,13 +113,23 @@ def validate(config: RunConfig, where: str = "") -> None:
             value = getattr(section, f.name)
             meta = f.metadata
             key = f"{name}.{f.name}"
-            if meta.get("choices") and value not in meta["choices"]:
+            if meta.get("choices") and isinstance(value, tuple):
+                for item in value:
+                    if item not in meta["choices"]:
+                        raise ConfigError(f"{where}{key}: {item!r} is not allowed; expected a list of {allowed(f)[7:]}")
+            elif meta.get("choices") and value not in meta["choices"]:
                 raise ConfigError(f"{where}{key}: {value!r} is not allowed; expected {allowed(f)}")
             low, high = meta.get("low"), meta.get("high")
             if low is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
                 too_low = value <= low if meta.get("low_open") else value < low
                 if too_low or value > high:
                     raise ConfigError(f"{where}{key}: {value!r} is out of range; expected {allowed(f)}")
+    if config.ssl.method == "vibcreg" and config.ssl.proj_out % config.ssl.iternorm_groups:
+        raise ConfigError(
+            f"{where}ssl.iternorm_groups: {config.ssl.iternorm_groups} does not divide ssl.proj_out {config.ssl.proj_out}"
+        )
+    if config.ssl.method != "none" and not config.augmentations.methods:
+        raise ConfigError(f"{where}augmentations.methods: ssl.method {config.ssl.method} needs at least one augmentation")
     if config.stft.hop_length > config.stft.n_fft:
         raise ConfigError(f"{where}stft.hop_length: {config.stft.hop_length} exceeds stft.n_fft {config.stft.n_fft}")
 

@@ -78,6 +78,54 @@ class QuantizerConfig:
     )
 
 
+AUGMENTATIONS = (
+    "amplitude_resize",
+    "window_warp",
+    "slice_and_shuffle",
+    "gaussian_noise",
+    "flip",
+    "slope",
+    "noise_window",
+    "magnitude_warp",
+)
+SSL_METHODS = ("none", "barlowtwins", "vibcreg", "vicreg")
+
+
+@dataclass
+class AugmentationConfig:
+    """Augmentations of the SSL branch, applied in list order, with their parameters (method §6)."""
+
+    methods: tuple[str, ...] = spec((), "Augmentations applied in this order to make the second view.", choices=AUGMENTATIONS)
+    amplitude_resize_sigma: float = spec(0.2, "Amplitude resize: scale the series by 1 + N(0, sigma).", low=0.0, high=10.0)
+    window_warp_ratio: float = spec(0.4, "Window warp: window length as a fraction of L.", low=0.0, high=1.0, low_open=True)
+    window_warp_min: float = spec(0.9, "Window warp: smallest stretch factor of the window.", low=0.0, high=10.0, low_open=True)
+    window_warp_max: float = spec(2.0, "Window warp: largest stretch factor of the window.", low=0.0, high=10.0, low_open=True)
+    slice_segments: int = spec(4, "Slice and shuffle: number of pieces the series is cut into.", low=2, high=64)
+    gaussian_noise_std: float = spec(0.05, "Gaussian noise: std of the noise added at every step.", low=0.0, high=10.0)
+    slope_max: float = spec(0.005, "Slope: the added trend a*t has a ~ U(-max, max) per time step.", low=0.0, high=1.0)
+    noise_window_std: float = spec(0.1, "Noise window: std of the noise added inside the window.", low=0.0, high=10.0)
+    noise_window_ratio: float = spec(0.4, "Noise window: window length as a fraction of L.", low=0.0, high=1.0, low_open=True)
+    magnitude_warp_sigma: float = spec(0.2, "Magnitude warp: std of the spline knots around 1.", low=0.0, high=10.0)
+    magnitude_warp_knots: int = spec(4, "Magnitude warp: interior knots of the smooth multiplier.", low=1, high=64)
+
+
+@dataclass
+class SSLConfig:
+    """The second, augmented branch and its self-supervised loss (method §5.2)."""
+
+    method: str = spec("none", "Self-supervised loss on the augmented branch (none: regular VQ-VAE).", choices=SSL_METHODS)
+    weight: float = spec(1.0, "Global weight of the SSL loss (Barlow Twins 1.0, VIbCReg 0.01).", low=0.0, high=1e6)
+    aug_recon_rate: float = spec(0.1, "Weight of the augmented view's reconstruction loss.", low=0.0, high=1e3)
+    proj_hidden: int = spec(4096, "Hidden width of the projector MLP.", low=8, high=65536)
+    proj_out: int = spec(4096, "Output width of the projector.", low=8, high=65536)
+    bt_lambda: float = spec(0.005, "Barlow Twins: weight of the off-diagonal (redundancy) term.", low=0.0, high=1e3)
+    vib_lambda: float = spec(25.0, "VIbCReg/VICReg: weight of the invariance (MSE) term.", low=0.0, high=1e6)
+    vib_mu: float = spec(25.0, "VIbCReg/VICReg: weight of the variance term.", low=0.0, high=1e6)
+    vib_nu: float = spec(100.0, "VIbCReg/VICReg: weight of the (de)correlation term.", low=0.0, high=1e6)
+    iternorm_groups: int = spec(64, "VIbCReg: IterNorm whitening groups (proj_out must divide evenly).", low=1, high=4096)
+    iternorm_iters: int = spec(5, "VIbCReg: Newton-Schulz iterations of IterNorm.", low=1, high=50)
+
+
 @dataclass
 class TrainerConfig:
     """Optimiser, schedule, budget and runtime settings."""
@@ -122,6 +170,8 @@ class RunConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
+    ssl: SSLConfig = field(default_factory=SSLConfig)
+    augmentations: AugmentationConfig = field(default_factory=AugmentationConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     probes: ProbeConfig = field(default_factory=ProbeConfig)
 
