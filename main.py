@@ -1,4 +1,4 @@
-"""Run tsstudio from a source checkout: `python main.py [COMMAND ...]`."""
+"""Run tsstudio from a source checkout: `python main.py` opens the app; `python main.py COMMAND ...` is the CLI."""
 
 import sys
 

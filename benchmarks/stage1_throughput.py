@@ -1,17 +1,17 @@
 """Stage-1 training throughput: samples per second of the training loop, and quality at equal steps.
 
-Trains the method's regular VQ-VAE on FordA (batch 128, method defaults, 2 torch threads) twice
-from the same seed through tsstudio's own training loop:
+Trains each preset (default: the regular VQ-VAE, Barlow Twins warp, VIbCReg warp) on FordA
+(batch 128, method defaults, 2 torch threads) twice per seed through tsstudio's own training loop:
 
 * baseline — full float32, the straightforward configuration;
 * tsstudio — `precision=auto` (bf16 autocast where the CPU runs bf16 natively).
 
 Both are timed over the same steps in this one process, and both are evaluated on the whole
 FordA test set afterwards, so the speed-up is reported with the reconstruction error it costs
-(or saves). The published reference code runs this configuration at 189 samples/s on a 2-core
-machine like this one (678 ms per step); that figure is printed for context, not re-measured.
+(or saves). The published reference code's throughput on a 2-core machine like this one (189,
+45 and 34 samples/s) is printed for context, not re-measured.
 
-Usage: python benchmarks/stage1_throughput.py [--data-dir DIR] [--steps N] [--threads 2]
+Usage: python benchmarks/stage1_throughput.py [--data-dir DIR] [--presets regular ...] [--steps N]
 """
 
 from __future__ import annotations
@@ -22,17 +22,17 @@ import time
 
 import torch
 
-from tsstudio.config import RunConfig, apply_overrides
+from tsstudio.config import apply_overrides, load_preset
 from tsstudio.data import load_dataset
 from tsstudio.train import EvalMetrics, RunStarted, StepMetrics, TokenizerTrainer
 
-REFERENCE_SAMPLES_PER_S = 189.0
+REFERENCE_SAMPLES_PER_S = {"regular": 189.0, "barlowtwins-warp": 45.0, "vibcreg-warp": 34.0}
 
 
-def timed_run(dataset, precision: str, steps: int, warmup: int, seed: int) -> dict:
+def timed_run(dataset, preset: str, precision: str, steps: int, warmup: int, seed: int) -> dict:
     """Train `steps` steps; return samples/s over the steps after warm-up and the final test metrics."""
     config = apply_overrides(
-        RunConfig(),
+        load_preset(preset),
         [
             f"data.dataset={dataset.name}",
             f"trainer.max_steps={steps}",
@@ -72,6 +72,8 @@ def timed_run(dataset, precision: str, steps: int, warmup: int, seed: int) -> di
         "test_mse_time": final["test_mse_time"],
         "test_mse_stft": final["test_mse_stft"],
         "val_loss": final["val_loss"],
+        "svm_accuracy": final["svm_accuracy"],
+        "knn_accuracy": final["knn_accuracy"],
     }
 
 
@@ -85,33 +87,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("TSSTUDIO_DATA_DIR"))
     parser.add_argument("--dataset", default="FordA")
-    parser.add_argument("--steps", type=int, default=120)
-    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--presets", nargs="+", default=["regular", "barlowtwins-warp", "vibcreg-warp"])
+    parser.add_argument("--steps", type=int, nargs="+", default=[120, 60, 60], help="steps per preset")
+    parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     dataset = load_dataset(args.dataset, args.data_dir)
-    print(f"{args.dataset}: {dataset.n_train} train, {dataset.n_test} test, length {dataset.length}; "
-          f"batch 128, {args.steps} steps ({args.warmup} warm-up), {torch.get_num_threads()} threads")
-    runs = {p: [timed_run(dataset, p, args.steps, args.warmup, s) for s in args.seeds] for p in ("fp32", "auto")}
-    base, fast = (mean_of(runs[p]) for p in ("fp32", "auto"))
-    print(f"\nmeans over seeds {args.seeds}; speed per run (samples/s): "
-          f"fp32 {[round(r['samples_per_s']) for r in runs['fp32']]}, auto {[round(r['samples_per_s']) for r in runs['auto']]}; "
-          f"test MSE time per run: fp32 {[round(r['test_mse_time'], 4) for r in runs['fp32']]}, "
-          f"auto {[round(r['test_mse_time'], 4) for r in runs['auto']]}")
-    print(
-        "| configuration | precision | ms/step | samples/s | × fp32 baseline | × published reference (189/s) "
-        "| test MSE time | test MSE STFT |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
-    for name, r in (("baseline (fp32)", base), ("tsstudio (auto)", fast)):
-        print(
-            f"| {name} | {r['precision']} | {r['ms_per_step']:.0f} | {r['samples_per_s']:.0f} | "
-            f"{r['samples_per_s'] / base['samples_per_s']:.2f} | {r['samples_per_s'] / REFERENCE_SAMPLES_PER_S:.2f} | "
-            f"{r['test_mse_time']:.4f} | {r['test_mse_stft']:.4f} |"
-        )
+    print(f"{args.dataset}: {dataset.n_train} train, {dataset.n_test} test, length {dataset.length}; batch 128, "
+          f"{torch.get_num_threads()} threads, seeds {args.seeds}")
+    table = []
+    for preset, steps in zip(args.presets, args.steps + args.steps[-1:] * len(args.presets)):
+        runs = {p: [timed_run(dataset, preset, p, steps, args.warmup, s) for s in args.seeds] for p in ("fp32", "auto")}
+        for p, results in runs.items():
+            print(f"{preset} {p}: samples/s {[round(r['samples_per_s']) for r in results]}, "
+                  f"test MSE time {[round(r['test_mse_time'], 4) for r in results]}, "
+                  f"SVM {[round(r['svm_accuracy'], 3) for r in results]}", flush=True)
+        table.append((preset, steps, mean_of(runs["fp32"]), mean_of(runs["auto"])))
+    print()
+    print("| preset | steps | precision | ms/step | samples/s | × fp32 (this run) | × published reference "
+          "| test MSE time | test MSE STFT | SVM | KNN |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for preset, steps, base, fast in table:
+        ref = REFERENCE_SAMPLES_PER_S.get(preset)
+        for r in (base, fast):
+            vs_ref = f"{r['samples_per_s'] / ref:.2f} (of {ref:.0f}/s)" if ref else "-"
+            print(
+                f"| {preset} | {steps} | {r['precision']} | {r['ms_per_step']:.0f} | {r['samples_per_s']:.0f} | "
+                f"{r['samples_per_s'] / base['samples_per_s']:.2f} | {vs_ref} | {r['test_mse_time']:.4f} | "
+                f"{r['test_mse_stft']:.4f} | {r['svm_accuracy']:.3f} | {r['knn_accuracy']:.3f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -143,3 +143,27 @@ def test_cosine_schedule_anneals_to_zero():
     assert cosine_lr(1e-3, 0, 100) == pytest.approx(1e-3)
     assert cosine_lr(1e-3, 50, 100) == pytest.approx(5e-4)
     assert cosine_lr(1e-3, 100, 100) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ssl_run_resumes_exactly_with_its_projector_and_augmentation_stream(cbf):
+    from tsstudio.config import load_preset
+
+    config = apply_overrides(
+        load_preset("vibcreg-warp"),
+        [*QUICK, "trainer.max_steps=6", "trainer.precision=fp32", "probes.at_start=false",
+         "ssl.proj_hidden=64", "ssl.proj_out=64", "ssl.iternorm_groups=8"],
+    )
+    _, full, _ = train(cbf, config)
+    control = TrainingControl()
+    events = []
+
+    def stop_at_3(event):
+        events.append(event)
+        if isinstance(event, StepMetrics) and event.step == 3:
+            control.request_stop()
+
+    assert TokenizerTrainer(config, cbf, stop_at_3, control=control).run() == "stopped"
+    _, resumed, _ = train(cbf, config, resume=of(events, Checkpoint)[-1].state)
+    assert "ssl_invariance" in resumed[0].train_metrics
+    tail = [e.metrics["ssl_loss"] for e in of(resumed, StepMetrics)]
+    assert tail == pytest.approx([e.metrics["ssl_loss"] for e in of(full, StepMetrics)][3:], rel=1e-5)

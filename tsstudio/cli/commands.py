@@ -139,6 +139,26 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from tsstudio.sweep.ablation import DEFAULT_RATES, ablate
+    from tsstudio.train import TrainingControl
+
+    budget = [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"] if args.epochs else [f"trainer.max_steps={args.max_steps}"]
+    control = TrainingControl()
+    install_stop_handler(control)
+    bar = ProgressBar(disable=args.quiet)
+    try:
+        csv_path, md_path = ablate(
+            args.dataset, args.method, args.study, args.seeds, Path(args.out_dir), budget, args.data_dir,
+            args.base_preset, args.rates or DEFAULT_RATES, args.overrides, listeners=[bar], control=control,
+        )
+    finally:
+        bar.close()
+    sys.stdout.write(md_path.read_text(encoding="utf-8"))
+    print(f"tables: {csv_path}, {md_path}", file=sys.stderr)
+    return 0
+
+
 def _fmt(value: Any, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"

@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
         prog="tsstudio",
-        description="Train and evaluate VQ-VAE time-series tokenizers (headless).",
+        description="Train and evaluate VQ-VAE time-series tokenizers. Without a command, opens the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"tsstudio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -65,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True, help="folder for the run files and the report")
     p.add_argument("--quiet", action="store_true")
 
+    p = sub.add_parser("ablate", help="run an SSL ablation study over seeds and write its summary tables")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--method", required=True, choices=("barlowtwins", "vibcreg", "vicreg"))
+    p.add_argument("--study", required=True, choices=("augmentations", "aug-recon-rate"))
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--epochs", type=int)
+    budget.add_argument("--max-steps", type=int)
+    p.add_argument("--rates", type=float, nargs="+", help="aug_recon_rate grid (default 0 0.05 0.1 0.2 0.5)")
+    p.add_argument("--base-preset", help="preset the cells start from (default: <method>-slice)")
+    p.add_argument("--data-dir")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--quiet", action="store_true")
+
     p = sub.add_parser("runs", help="list the runs in a folder")
     p.add_argument("folder", nargs="?", default=".")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -76,8 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        return open_app(parser)
     from tsstudio.cli import commands
 
     handler = getattr(commands, f"cmd_{args.command}")
@@ -88,6 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+
+
+def open_app(parser: argparse.ArgumentParser) -> int:
+    """With no subcommand, open the desktop app (or explain how to get it)."""
+    try:
+        from tsstudio.gui.app import main as app_main
+    except ImportError as exc:
+        parser.print_help()
+        print(f"\nThe desktop app needs the gui extra (pip install 'tsstudio[gui]'): {exc}", file=sys.stderr)
+        return 1
+    return app_main([])
 
 
 def install_stop_handler(control) -> None:  # noqa: ANN001 - TrainingControl, imported lazily

@@ -13,11 +13,8 @@ from typing import Any
 import yaml
 
 from tsstudio.config import apply_overrides, load_preset
-from tsstudio.store import RunFile
-from tsstudio.store.run_eval import evaluate_run
-from tsstudio.sweep.runner import train_run
-from tsstudio.train import TrainingControl, deserialize
-from tsstudio.train.tokenizer_trainer import serialize
+from tsstudio.sweep.runner import train_and_evaluate
+from tsstudio.train import TrainingControl
 
 # (our result key, published key, label, note on how the two are measured)
 STAGE1_ROWS = (
@@ -65,29 +62,11 @@ def run_seed(
 ) -> SeedResult:
     """Train (or finish, or reuse) one seed's run and evaluate it."""
     path = out_dir / f"{dataset}-{preset}-seed{seed}.h5"
-    resume_state = None
-    if path.exists():
-        with RunFile.open(path) as run:
-            status, evaluation, checkpoint = run.status, run.evaluation(), run.latest_checkpoint()
-        if status == "finished" and evaluation:
-            return SeedResult(seed, path, evaluation)
-        if status != "finished" and checkpoint is not None:
-            resume_state = checkpoint[2]
     config = apply_overrides(
         load_preset(preset),
         [f"data.dataset={dataset}", f"trainer.epochs={epochs}", "trainer.max_steps=0", f"trainer.seed={seed}", *overrides],
     )
-    if resume_state is not None:
-        state = deserialize(resume_state)
-        state["config"]["trainer"]["epochs"] = epochs
-        resume_state = serialize(state)
-    if not path.exists() or resume_state is not None:
-        trainer = train_run(config, path, data_dir=data_dir, resume_state=resume_state, control=control, listeners=listeners)
-        if trainer.status != "finished":
-            raise RuntimeError(f"{path}: training ended {trainer.status}")
-    results = evaluate_run(path, data_dir=data_dir)
-    with RunFile.open(path) as run:
-        results["training_time_s"] = float(run.attrs.get("elapsed_s", math.nan))
+    results = train_and_evaluate(config, path, data_dir=data_dir, control=control, listeners=listeners)
     return SeedResult(seed, path, results)
 
 

@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from tsstudio.config.io import to_dict
 from tsstudio.config.schema import RunConfig
 from tsstudio.data import load_dataset
+from tsstudio.errors import TsstudioError
 from tsstudio.store import RunFileWriter
 from tsstudio.train import TokenizerTrainer, TrainingControl
 
@@ -47,3 +49,41 @@ def train_run(
     finally:
         writer.close()
     return trainer
+
+
+def train_and_evaluate(
+    config: RunConfig,
+    path: Path,
+    *,
+    data_dir: str | None = None,
+    control: TrainingControl | None = None,
+    listeners: Iterable[Callable[[Any], None]] = (),
+) -> dict[str, Any]:
+    """Train `config` into `path` and evaluate it; a finished, evaluated run is reused and a
+    stopped or interrupted one is resumed, so a sweep can be restarted after a crash.
+
+    Returns the evaluation results plus `training_time_s`.
+    """
+    from tsstudio.store import RunFile
+    from tsstudio.store.run_eval import evaluate_run
+    from tsstudio.train import deserialize, serialize
+
+    resume_state = None
+    if path.exists():
+        with RunFile.open(path) as run:
+            status, evaluation, checkpoint = run.status, run.evaluation(), run.latest_checkpoint()
+            elapsed = float(run.attrs.get("elapsed_s", float("nan")))
+        if status == "finished" and evaluation:
+            return {**evaluation, "training_time_s": elapsed}
+        if status != "finished" and checkpoint is not None:
+            state = deserialize(checkpoint[2])
+            state["config"]["trainer"] = to_dict(config)["trainer"]
+            resume_state = serialize(state)
+    if not path.exists() or resume_state is not None:
+        trainer = train_run(config, path, data_dir=data_dir, resume_state=resume_state, control=control, listeners=listeners)
+        if trainer.status != "finished":
+            raise TsstudioError(f"{path}: training ended {trainer.status}")
+    results = evaluate_run(path, data_dir=data_dir)
+    with RunFile.open(path) as run:
+        results["training_time_s"] = float(run.attrs.get("elapsed_s", float("nan")))
+    return results

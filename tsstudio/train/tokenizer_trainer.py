@@ -35,6 +35,7 @@ from tsstudio.train.events import (
     Snapshot,
     StepMetrics,
 )
+from tsstudio.train.objectives import build_objective
 from tsstudio.train.runtime import (
     TrainingControl,
     precision_name,
@@ -44,7 +45,6 @@ from tsstudio.train.runtime import (
     set_threads,
 )
 
-TRAIN_METRICS = ("loss", "recon_time", "recon_stft", "commit_loss", "perplexity", "lr")
 EVAL_METRICS = (
     "test_mse_time",
     "test_mse_stft",
@@ -68,6 +68,11 @@ def snapshot_indices(y_test: np.ndarray, n: int) -> np.ndarray:
             if members and len(chosen) < n:
                 chosen.append(members.pop(0))
     return np.asarray(chosen, dtype=np.int64)
+
+
+def fast_adamw(device: torch.device) -> dict[str, Any]:
+    """AdamW options for the fused kernel where torch offers it (one pass over all parameters)."""
+    return {"fused": True} if device.type in ("cpu", "cuda") else {}
 
 
 def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
@@ -154,7 +159,11 @@ class TokenizerTrainer:
         self.dtype = resolve_precision(cfg.precision, self.device)
         ds = self.dataset
         self.model = Tokenizer(self.config, ds.length, precision=self.dtype).to(self.device)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.objective = build_objective(self.model, self.config).to(self.device)
+        self.optimizer = torch.optim.AdamW(
+            self.objective.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **fast_adamw(self.device)
+        )
+        self.aug_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.x_train = torch.as_tensor(ds.x_train, dtype=torch.float32, device=self.device)
         self.order = torch.Generator().manual_seed(cfg.seed)
         self.epoch_order_state = self.order.get_state()
@@ -176,7 +185,7 @@ class TokenizerTrainer:
                 steps_per_epoch=self.budget.steps_per_epoch,
                 total_steps=self.budget.total_steps,
                 start_step=self.step,
-                train_metrics=TRAIN_METRICS,
+                train_metrics=self.objective.metric_names,
                 eval_metrics=EVAL_METRICS,
                 codebook_size=self.config.quantizer.codebook_size,
                 token_grid=(self.model.grid.height, self.model.grid.width),
@@ -185,7 +194,7 @@ class TokenizerTrainer:
                 snapshot_labels=ds.y_test[self.snap_idx].astype(np.int64),
                 device=str(self.device),
                 precision=precision_name(self.dtype),
-                parameters=sum(p.numel() for p in self.model.parameters()),
+                parameters=sum(p.numel() for p in self.objective.parameters()),
             )
         )
 
@@ -197,13 +206,17 @@ class TokenizerTrainer:
             "step": self.step,
             "best_val": self.best_val,
             "epoch_order_state": self.epoch_order_state,
+            "aug_rng": self.aug_generator.get_state(),
+            "objective": self.objective.extra_state(),
             "torch_rng": torch.get_rng_state(),
             "numpy_rng": np.random.get_state(),
         }
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
+        self.objective.load_extra_state(state["objective"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.aug_generator.set_state(state["aug_rng"])
         self.step = int(state["step"])
         self.best_val = float(state["best_val"])
         self.epoch_order_state = state["epoch_order_state"]
@@ -231,7 +244,7 @@ class TokenizerTrainer:
         per_epoch = self.budget.steps_per_epoch
         if self.step == 0 and probes.at_start:
             self._evaluate(reconstruction=False, probe=True)
-        self.model.train()
+        self.objective.train()
         while self.step < self.budget.total_steps:
             self.control.wait_while_paused()
             if self.control.stop_requested:
@@ -256,23 +269,14 @@ class TokenizerTrainer:
         lr = cosine_lr(self.config.trainer.lr, self.step, self.budget.total_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        out = self.model(x)
-        recon_time, recon_stft = self.model.reconstruction_losses(x, out)
-        loss = recon_time + recon_stft + out.commit_loss
+        loss, terms, counts = self.objective(x, self.aug_generator)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.step += 1
-        counts = out.counts.cpu()
+        counts = counts.cpu()
         self.usage += counts
-        metrics = {
-            "loss": float(loss.detach()),
-            "recon_time": float(recon_time.detach()),
-            "recon_stft": float(recon_stft.detach()),
-            "commit_loss": float(out.commit_loss.detach()),
-            "perplexity": perplexity(counts),
-            "lr": lr,
-        }
+        metrics = {"loss": float(loss.detach()), **terms, "perplexity": perplexity(counts), "lr": lr}
         self.callback(StepMetrics(self.step, self._epoch(), metrics))
 
     def _snapshot(self) -> None:
