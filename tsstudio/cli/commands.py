@@ -31,7 +31,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    print_table(["name", "description"], [[p.name, p.description] for p in list_presets()])
+    print_table(["name", "kind", "description"], [[p.name, p.kind, p.description] for p in list_presets()])
     return 0
 
 
@@ -43,7 +43,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def build_config(args: argparse.Namespace) -> RunConfig:
     """Preset or file, then the dedicated flags, then --set overrides (the last word wins)."""
-    config = load_yaml(args.config) if args.config else load_preset(args.preset or "regular")
+    config = load_yaml(args.config) if args.config else load_preset(args.preset or "regular", kind="tokenizer")
     flags = []
     if args.dataset:
         flags.append(f"data.dataset={args.dataset}")
@@ -113,10 +113,98 @@ def _extend_budget(state_bytes: bytes, args: argparse.Namespace) -> bytes:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from tsstudio.store.run_eval import evaluate_run
+    from tsstudio.store import RunFile
+    from tsstudio.store.run_eval import evaluate_prior_run, evaluate_run
 
-    results = evaluate_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device)
+    with RunFile.open(args.run) as run:
+        kind = run.kind
+    if kind == "prior":
+        results = evaluate_prior_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device,
+                                     fcn_epochs=args.fcn_epochs, cas_epochs=args.cas_epochs, with_cas=not args.no_cas)
+    else:
+        results = evaluate_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device)
     print_json(results)
+    return 0
+
+
+def cmd_prior(args: argparse.Namespace) -> int:
+    from tsstudio.store import RunFile
+    from tsstudio.sweep.runner import prior_config, train_prior_run
+    from tsstudio.train import TrainingControl
+
+    flags = [f"prior.variant={args.variant}"] if args.variant else []
+    if args.epochs is not None:
+        flags += [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"]
+    if args.max_steps is not None:
+        flags.append(f"trainer.max_steps={args.max_steps}")
+    if args.seed is not None:
+        flags.append(f"trainer.seed={args.seed}")
+    if args.device:
+        flags.append(f"trainer.device={args.device}")
+    resume_state = None
+    if args.resume:
+        with RunFile.open(args.resume) as run:
+            if run.kind != "prior":
+                raise RunFileError(f"{args.resume}: is a {run.kind} run, not a prior run")
+            if run.status == "running":
+                raise RunFileError(f"{args.resume}: the run is still training")
+            checkpoint = run.latest_checkpoint()
+            if checkpoint is None:
+                raise RunFileError(f"{args.resume}: holds no checkpoint to resume from")
+            tokenizer_path = Path(run.attrs["tokenizer_run"])
+            config = from_dict(run.config)
+            data_dir = args.data_dir or run.attrs.get("data_dir") or None
+        resume_state = _extend_budget(checkpoint[2], args)
+        out = Path(args.resume)
+    else:
+        if not args.tokenizer:
+            raise TsstudioError("--tokenizer RUN.h5 is required (the finished tokenizer run to train on)")
+        tokenizer_path = Path(args.tokenizer)
+        with RunFile.open(tokenizer_path) as run:
+            base = run.config
+        if args.config:
+            custom = load_yaml(args.config)
+            flags = [f"prior.{k}={v}" for k, v in to_dict(custom)["prior"].items()] + flags
+        config = prior_config(base, args.preset, [*flags, *args.overrides])
+        out = resolve_out(args.out, args.overwrite)
+        data_dir = args.data_dir
+    control = TrainingControl()
+    install_stop_handler(control)
+    bar = ProgressBar(disable=args.quiet)
+    try:
+        trainer = train_prior_run(tokenizer_path, config, out, data_dir=data_dir, resume_state=resume_state,
+                                  control=control, listeners=[bar])
+    finally:
+        bar.close()
+    if trainer.status == "failed":
+        raise TsstudioError(f"training failed: {bar.failure or 'see the run file'} (run file: {out})")
+    print(f"{trainer.status}: {out} (step {trainer.step}/{trainer.budget.total_steps})", file=sys.stderr)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from tsstudio.store import RunFile
+    from tsstudio.store.exports import sample_prior, write_generations
+
+    out = resolve_out(args.out, args.overwrite)
+    if args.n < 1:
+        raise TsstudioError(f"--n {args.n}: expected at least 1 sample")
+    gen = sample_prior(Path(args.prior_run), args.n, args.class_id, guidance=args.guidance, steps=args.steps,
+                       seed=args.seed, record_steps=args.record_steps, choice_temperature=args.choice_temperature,
+                       sampling_temperature=args.temperature, weights=args.weights)
+    with RunFile.open(args.prior_run) as run:
+        codebook_size = int(run.attrs["codebook_size"])
+    write_generations(out, gen, codebook_size)
+    print(f"{args.n} series of length {gen.series.shape[1]} written to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_export_tokens(args: argparse.Namespace) -> int:
+    from tsstudio.store.exports import export_tokens
+
+    out = resolve_out(args.out, args.overwrite)
+    export_tokens(Path(args.run), out, split=args.split, data_dir=args.data_dir, weights=args.weights)
+    print(f"tokens written to {out}", file=sys.stderr)
     return 0
 
 

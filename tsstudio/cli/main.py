@@ -49,11 +49,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("eval", help="evaluate a run: test reconstruction, probes, codebook; prints JSON")
+    p = sub.add_parser("eval", help="evaluate a run (tokenizer: reconstruction, probes, codebook; prior: FID, IS, CAS)")
     p.add_argument("run", metavar="RUN.h5")
     p.add_argument("--data-dir", help="folder in the UCR archive layout (default: where the run found it)")
     p.add_argument("--weights", choices=("latest", "best"), default="latest")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--fcn-epochs", type=int, default=1000, help="prior runs: epochs of the cached FCN classifier")
+    p.add_argument("--cas-epochs", type=int, default=1000, help="prior runs: epochs of the CAS classifier")
+    p.add_argument("--no-cas", action="store_true", help="prior runs: skip the CAS classifier")
+
+    p = sub.add_parser("prior", help="train a MaskGIT prior on a finished tokenizer run's tokens")
+    p.add_argument("--tokenizer", metavar="RUN.h5", help="the tokenizer run")
+    p.add_argument("--variant", choices=("regular", "token-context", "learnable-codebook"))
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--preset", default="maskgit", help="prior preset (see `tsstudio presets`)")
+    group.add_argument("--config", help="configuration YAML whose prior and trainer sections are used")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int)
+    budget.add_argument("--max-steps", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--data-dir")
+    p.add_argument("--out", help="prior run file to write (PRIOR.h5)")
+    p.add_argument("--resume", metavar="PRIOR.h5")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("sample", help="sample series from a prior run by iterative decoding")
+    p.add_argument("prior_run", metavar="PRIOR.h5")
+    p.add_argument("--n", type=int, default=16)
+    p.add_argument("--class", dest="class_id", type=int, help="class to condition on (default: unconditional)")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance scale (default: the run's)")
+    p.add_argument("--steps", type=int, help="decoding steps T (default: the run's)")
+    p.add_argument("--choice-temperature", type=float)
+    p.add_argument("--temperature", type=float, help="sampling temperature")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--record-steps", action="store_true", help="keep tokens and series after every step")
+    p.add_argument("--weights", choices=("latest", "best"), default="latest")
+    p.add_argument("--out", required=True, metavar="GEN.h5")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("export-tokens", help="write a tokenizer run's token grids, labels and codebook to HDF5")
+    p.add_argument("run", metavar="RUN.h5")
+    p.add_argument("--split", choices=("train", "test", "all"), default="all")
+    p.add_argument("--data-dir")
+    p.add_argument("--weights", choices=("latest", "best"), default="latest")
+    p.add_argument("--out", required=True, metavar="TOKENS.h5")
+    p.add_argument("--overwrite", action="store_true")
 
     p = sub.add_parser("reproduce", help="run the published protocol over seeds and tabulate it beside the published figures")
     p.add_argument("--dataset", required=True)
@@ -94,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return open_app(parser)
     from tsstudio.cli import commands
 
-    handler = getattr(commands, f"cmd_{args.command}")
+    handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
     try:
         return int(handler(args) or 0)
     except TsstudioError as exc:
@@ -134,7 +177,8 @@ def print_json(obj: object) -> None:
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """A plain aligned text table."""
+    """A plain aligned text table (None shows as '-')."""
+    rows = [["-" if c is None else str(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
     print(line.rstrip())

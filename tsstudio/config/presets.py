@@ -16,10 +16,11 @@ from tsstudio.errors import ConfigError
 
 @dataclass(frozen=True)
 class PresetInfo:
-    """A preset's name and what it is for."""
+    """A preset's name, what it is for, and which kind of run it configures."""
 
     name: str
     description: str
+    kind: str = "tokenizer"
 
 
 def presets_dir() -> Path:
@@ -36,17 +37,25 @@ def presets_dir() -> Path:
 def list_presets() -> list[PresetInfo]:
     """Presets in their documented order (the regular VQ-VAE first)."""
     index = yaml.safe_load((presets_dir() / "index.yaml").read_text(encoding="utf-8"))
-    return [PresetInfo(item["name"], item["description"]) for item in index]
+    return [PresetInfo(item["name"], item["description"], item.get("kind", "tokenizer")) for item in index]
 
 
-def load_preset(name: str) -> RunConfig:
-    """The full configuration of a preset (its overrides applied to the method's defaults)."""
-    names = [p.name for p in list_presets()]
-    if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
+def preset_overrides(name: str, kind: str | None = None) -> dict:
+    """The sparse overrides a preset makes (a nested dict of sections), checked to be of `kind`."""
+    infos = {p.name: p for p in list_presets()}
+    if name not in infos:
+        close = difflib.get_close_matches(name, list(infos), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(f"unknown preset '{name}' (available: {', '.join(names)}){hint}")
+        raise ConfigError(f"unknown preset '{name}' (available: {', '.join(infos)}){hint}")
+    if kind is not None and infos[name].kind != kind:
+        same = ", ".join(p for p, info in infos.items() if info.kind == kind)
+        raise ConfigError(f"preset '{name}' configures a {infos[name].kind} run, not a {kind} run (use one of: {same})")
     path = presets_dir() / f"{name}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def load_preset(name: str, kind: str | None = None) -> RunConfig:
+    """The full configuration of a preset (its overrides applied to the method's defaults)."""
+    data = preset_overrides(name, kind)
     data["preset"] = name
-    return from_dict(data, where=f"{path}: ")
+    return from_dict(data, where=f"{presets_dir() / name}.yaml: ")

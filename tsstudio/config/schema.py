@@ -126,6 +126,33 @@ class SSLConfig:
     iternorm_iters: int = spec(5, "VIbCReg: Newton-Schulz iterations of IterNorm.", low=1, high=50)
 
 
+PRIOR_VARIANTS = ("regular", "token-context", "learnable-codebook")
+
+
+@dataclass
+class PriorConfig:
+    """The stage-2 MaskGIT prior over the token grid and its iterative decoding (method §9)."""
+
+    variant: str = spec("regular", "What the transformer consumes: token ids, frozen codewords, or fine-tuned codewords.",
+                        choices=PRIOR_VARIANTS)
+    hidden_dim: int = spec(256, "Width of the transformer.", low=8, high=8192)
+    n_layers: int = spec(4, "Transformer layers.", low=1, high=64)
+    heads: int = spec(2, "Attention heads (hidden_dim must divide evenly).", low=1, high=64)
+    ff_mult: int = spec(1, "Feed-forward width as a multiple of hidden_dim.", low=1, high=16)
+    dropout: float = spec(0.0, "Dropout in attention and feed-forward layers.", low=0.0, high=0.9)
+    p_unconditional: float = spec(0.2, "Training only: probability a label is replaced by the null class.", low=0.0, high=1.0)
+    stochastic_tokens: float = spec(
+        0.0,
+        "Token sampling temperature for training tokens; 0 uses the nearest code (tokens cached once).",
+        low=0.0,
+        high=100.0,
+    )
+    decoding_steps: int = spec(10, "Iterative decoding steps T.", low=1, high=1000)
+    choice_temperature: float = spec(4.0, "Gumbel noise scale on confidences, annealed to 0 over the steps.", low=0.0, high=100.0)
+    sampling_temperature: float = spec(1.0, "Softmax temperature when sampling tokens.", low=0.0, high=100.0, low_open=True)
+    guidance_scale: float = spec(1.0, "Classifier-free guidance scale w (1: plain conditional).", low=0.0, high=100.0)
+
+
 @dataclass
 class TrainerConfig:
     """Optimiser, schedule, budget and runtime settings."""
@@ -172,6 +199,7 @@ class RunConfig:
     quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
     ssl: SSLConfig = field(default_factory=SSLConfig)
     augmentations: AugmentationConfig = field(default_factory=AugmentationConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     probes: ProbeConfig = field(default_factory=ProbeConfig)
 

@@ -6,39 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from tsstudio.config.io import from_dict
-from tsstudio.data import load_dataset
-from tsstudio.data.dataset import Dataset
 from tsstudio.errors import RunFileError
 from tsstudio.eval.tokenizer_eval import evaluate_tokenizer
-from tsstudio.models.tokenizer import Tokenizer
+from tsstudio.store.models_io import dataset_of, load_tokenizer
 from tsstudio.store.runfile import RunFile, write_evaluation
-from tsstudio.train.runtime import resolve_device, resolve_precision
-from tsstudio.train.tokenizer_trainer import deserialize
-
-
-def load_tokenizer(run: RunFile, weights: str = "latest", precision: str = "fp32") -> tuple[Tokenizer, int]:
-    """The tokenizer of a run with its latest or best weights, in eval mode; and its step."""
-    if run.kind != "tokenizer":
-        raise RunFileError(f"{run.path}: is a {run.kind} run, not a tokenizer run")
-    found = run.best_weights() if weights == "best" else run.latest_checkpoint()
-    if found is None:
-        raise RunFileError(f"{run.path}: holds no {weights} weights yet (no checkpoint was written)")
-    step, _, blob = found
-    state = deserialize(blob)
-    config = from_dict(state["config"])
-    length = int(run.attrs["length"])
-    dtype = resolve_precision(precision, resolve_device("cpu"))
-    model = Tokenizer(config, length, precision=dtype)
-    model.load_state_dict(state["model"])
-    model.eval()
-    return model, int(step)
-
-
-def dataset_of(run: RunFile, data_dir: str | None = None) -> Dataset:
-    """The dataset a run was trained on, found where the run found it unless told otherwise."""
-    config = from_dict(run.config)
-    folder = data_dir or run.attrs.get("data_dir") or None
-    return load_dataset(config.data.dataset, folder, scaling=config.data.scaling)
+from tsstudio.train.runtime import resolve_device
 
 
 def evaluate_run(path: Path, data_dir: str | None = None, weights: str = "latest", device: str = "auto") -> dict[str, Any]:
@@ -51,5 +23,54 @@ def evaluate_run(path: Path, data_dir: str | None = None, weights: str = "latest
         probes = from_dict(run.config).probes
     results, arrays = evaluate_tokenizer(model, dataset, probes, resolve_device(device))
     results = {"step": step, "weights": weights, **results}
+    write_evaluation(path, results, arrays)
+    return results
+
+
+def evaluate_prior_run(
+    path: Path,
+    data_dir: str | None = None,
+    weights: str = "latest",
+    device: str = "auto",
+    fcn_epochs: int = 1000,
+    cas_epochs: int = 1000,
+    with_cas: bool = True,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """FID, IS and CAS of a prior run's samples (method §10), stored in its run file.
+
+    The FCN classifier is trained once per dataset and cached; its own test accuracy is reported
+    so the figures can be judged, and real-vs-real FID (train vs test split) is the floor.
+    """
+    import numpy as np
+
+    from tsstudio.config.settings import user_cache_dir
+    from tsstudio.eval.generative import cached_fcn, cas, cas_counts, generative_metrics
+    from tsstudio.store.exports import sample_prior
+
+    with RunFile.open(path) as run:
+        if run.status == "running":
+            raise RunFileError(f"{path}: the run is still training; evaluate it when it has finished or stopped")
+        if run.kind != "prior":
+            raise RunFileError(f"{path}: is a {run.kind} run, not a prior run")
+        dataset = dataset_of(run, data_dir)
+    dev = resolve_device(device)
+    classifier, fcn_accuracy = cached_fcn(dataset, user_cache_dir() / "fcn", epochs=fcn_epochs, device=dev, seed=seed)
+    generated = sample_prior(path, dataset.n_test, None, seed=seed, weights=weights)
+    results: dict[str, Any] = {"weights": weights, "fcn_test_accuracy": fcn_accuracy, "fcn_epochs": fcn_epochs}
+    results.update(generative_metrics(classifier, dataset.x_test, generated.series, dev, x_real_train=dataset.x_train))
+    arrays = {"generated_unconditional": generated.series[: min(256, len(generated.series))]}
+    if with_cas:
+        counts = cas_counts(dataset.y_train, dataset.n_classes)
+        xs, ys = [], []
+        for c, count in enumerate(counts):
+            if count:
+                gen = sample_prior(path, int(count), c, seed=seed + 1 + c, weights=weights)
+                xs.append(gen.series)
+                ys.append(np.full(int(count), c, dtype=np.int64))
+        results.update(cas(np.concatenate(xs), np.concatenate(ys), dataset.x_test, dataset.y_test, dataset.n_classes,
+                           epochs=cas_epochs, device=dev, seed=seed))
+        results["cas_epochs"] = cas_epochs
+    results = {k: v for k, v in results.items() if v is not None}
     write_evaluation(path, results, arrays)
     return results

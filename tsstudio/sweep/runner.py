@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tsstudio.config.io import to_dict
+from tsstudio.config.io import apply_overrides, to_dict
 from tsstudio.config.schema import RunConfig
 from tsstudio.data import load_dataset
 from tsstudio.errors import TsstudioError
 from tsstudio.store import RunFileWriter
 from tsstudio.train import TokenizerTrainer, TrainingControl
+from tsstudio.train.prior_trainer import PriorTrainer
 
 
 def train_run(
@@ -87,3 +88,62 @@ def train_and_evaluate(
     with RunFile.open(path) as run:
         results["training_time_s"] = float(run.attrs.get("elapsed_s", float("nan")))
     return results
+
+
+def prior_config(tokenizer_config: dict[str, Any], preset: str = "maskgit", overrides: Sequence[str] = ()) -> RunConfig:
+    """A prior run's configuration: the tokenizer's sections, then the prior preset, then overrides."""
+    from tsstudio.config import from_dict
+    from tsstudio.config.presets import preset_overrides
+
+    base = to_dict(from_dict(tokenizer_config))
+    for section, values in preset_overrides(preset, kind="prior").items():
+        base[section] = {**base.get(section, {}), **values}
+    base["preset"] = preset
+    return apply_overrides(from_dict(base), list(overrides))
+
+
+def train_prior_run(
+    tokenizer_path: Path,
+    config: RunConfig,
+    out: Path,
+    *,
+    data_dir: str | None = None,
+    resume_state: bytes | None = None,
+    control: TrainingControl | None = None,
+    listeners: Iterable[Callable[[Any], None]] = (),
+    weights: str = "latest",
+) -> PriorTrainer:
+    """Train a MaskGIT prior on a finished tokenizer run's tokens into the run file `out`."""
+    from tsstudio.store import RunFile
+    from tsstudio.store.models_io import dataset_of, load_tokenizer
+
+    with RunFile.open(tokenizer_path) as run:
+        if run.status == "running":
+            raise TsstudioError(f"{tokenizer_path}: the tokenizer is still training; train a prior on it when it has finished")
+        tokenizer, tok_step = load_tokenizer(run, weights)
+        dataset = dataset_of(run, data_dir)
+        folder = data_dir or run.attrs.get("data_dir") or ""
+        tok_created = run.created
+    writer = RunFileWriter(
+        out,
+        resume=resume_state is not None,
+        extra_attrs={
+            "data_dir": folder,
+            "data_source": dataset.source,
+            "tokenizer_run": os.fspath(Path(tokenizer_path).resolve()),
+            "tokenizer_created": tok_created,
+            "tokenizer_step": tok_step,
+        },
+    )
+    sinks = [writer, *listeners]
+
+    def on_event(event: Any) -> None:
+        for sink in sinks:
+            sink(event)
+
+    trainer = PriorTrainer(config, tokenizer, dataset, on_event, control=control, resume_state=resume_state)
+    try:
+        trainer.run()
+    finally:
+        writer.close()
+    return trainer

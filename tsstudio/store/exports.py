@@ -1,0 +1,234 @@
+"""Token exports and generation files: compact, compressed HDF5 that other tools can read.
+
+Both are plain (non-SWMR) HDF5 files with gzip+shuffle compression, readable by any HDF5 1.8+
+reader; their layouts are documented in docs/run-file.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+
+import tsstudio
+from tsstudio.config.io import to_dict
+from tsstudio.errors import RunFileError
+from tsstudio.models.tokenizer import Tokenizer
+from tsstudio.store.models_io import dataset_of, load_prior, load_tokenizer
+from tsstudio.store.runfile import RunFile
+from tsstudio.train.prior_trainer import extract_tokens
+
+EXPORT_VERSION = 1
+COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
+def token_dtype(codebook_size: int) -> np.dtype:
+    """The smallest unsigned integer type that holds every token id."""
+    return np.dtype(np.uint8 if codebook_size <= 256 else np.uint16 if codebook_size <= 65536 else np.uint32)
+
+
+def _write_atomically(out: Path, write: Any) -> Path:
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        with h5py.File(tmp, "w") as f:
+            write(f)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return out
+
+
+def _chunked(f: h5py.Group, name: str, data: np.ndarray) -> None:
+    chunks = (min(len(data), 1024), *data.shape[1:]) if len(data) else None
+    f.create_dataset(name, data=data, chunks=chunks, **(COMPRESSION if len(data) else {}))
+
+
+@dataclass
+class TokenExport:
+    """A token export read back: token grids and labels per split, the codebook and provenance."""
+
+    tokens: dict[str, np.ndarray]  # split → (N, H, W) unsigned ints
+    labels: dict[str, np.ndarray]  # split → (N,) int64
+    codebook: np.ndarray  # (K, D) float32
+    config: dict[str, Any]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def export_tokens(run_path: Path, out: Path, split: str = "all", data_dir: str | None = None, weights: str = "latest") -> Path:
+    """Write the token grids of a tokenizer run's dataset (train, test or both) to `out`."""
+    splits = ("train", "test") if split == "all" else (split,)
+    with RunFile.open(run_path) as run:
+        tokenizer, step = load_tokenizer(run, weights)
+        dataset = dataset_of(run, data_dir)
+        created = run.created
+    device = torch.device("cpu")
+    grid = tokenizer.grid
+    dtype = token_dtype(tokenizer.quantizer.codebook_size)
+    data = {"train": (dataset.x_train, dataset.y_train), "test": (dataset.x_test, dataset.y_test)}
+
+    def write(f: h5py.File) -> None:
+        f.attrs.update({
+            "schema_version": EXPORT_VERSION,
+            "kind": "export",
+            "tsstudio_version": tsstudio.__version__,
+            "dataset": dataset.name,
+            "tokenizer_run": os.fspath(Path(run_path).resolve()),
+            "tokenizer_created": created,
+            "tokenizer_step": step,
+            "weights": weights,
+            "token_grid": (grid.height, grid.width),
+            "codebook_size": tokenizer.quantizer.codebook_size,
+            "config": json.dumps(to_dict(tokenizer.config)),
+            "class_labels": json.dumps([str(c) for c in dataset.class_labels]),
+            "token_order": "row-major over (frequency, time)",
+        })
+        f.create_dataset("codebook", data=tokenizer.quantizer.codebook.cpu().numpy().astype(np.float32))
+        for name in splits:
+            x, y = data[name]
+            tokens = extract_tokens(tokenizer, x, device).view(-1, grid.height, grid.width).numpy().astype(dtype)
+            group = f.create_group(name)
+            _chunked(group, "tokens", tokens)
+            _chunked(group, "labels", y.astype(np.int64))
+
+    return _write_atomically(Path(out), write)
+
+
+def read_token_export(path: Path) -> TokenExport:
+    """Load a token export written by `export_tokens`."""
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, FileNotFoundError) as exc:
+        raise RunFileError(f"{path}: cannot open token export ({exc})") from None
+    with f:
+        if f.attrs.get("kind") != "export":
+            raise RunFileError(f"{path}: not a tsstudio token export")
+        splits = [name for name in ("train", "test") if name in f]
+        return TokenExport(
+            tokens={s: f[s]["tokens"][()] for s in splits},
+            labels={s: f[s]["labels"][()] for s in splits},
+            codebook=f["codebook"][()],
+            config=json.loads(f.attrs["config"]),
+            attrs={k: v for k, v in f.attrs.items() if k != "config"},
+        )
+
+
+@dataclass
+class Generations:
+    """Series sampled from a prior, with their token grids, classes and settings."""
+
+    series: np.ndarray  # (N, L) float32, in the dataset's scaled units
+    tokens: np.ndarray  # (N, H, W)
+    classes: np.ndarray  # (N,) int64; -1 for unconditional
+    settings: dict[str, Any]
+    step_tokens: np.ndarray | None = None  # (T, N, H, W) int; -1 where still masked
+    step_series: np.ndarray | None = None  # (T, N, L) the decoded current guess after each step
+
+
+def sample_prior(
+    run_path: Path,
+    n: int,
+    class_id: int | None = None,
+    guidance: float | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    record_steps: bool = False,
+    choice_temperature: float | None = None,
+    sampling_temperature: float | None = None,
+    weights: str = "latest",
+    batch_size: int = 256,
+) -> Generations:
+    """Sample n series from a prior run by iterative decoding, optionally keeping every step."""
+    with RunFile.open(run_path) as run:
+        prior, tokenizer, config, step = load_prior(run, weights)
+        n_classes = int(run.attrs["n_classes"])
+    if class_id is not None and not 0 <= class_id < n_classes:
+        raise RunFileError(f"--class {class_id}: the prior's dataset has classes 0..{n_classes - 1}")
+    cfg = config.prior
+    settings = {
+        "n": n,
+        "class": -1 if class_id is None else class_id,
+        "guidance_scale": cfg.guidance_scale if guidance is None else guidance,
+        "decoding_steps": steps or cfg.decoding_steps,
+        "choice_temperature": cfg.choice_temperature if choice_temperature is None else choice_temperature,
+        "sampling_temperature": sampling_temperature or cfg.sampling_temperature,
+        "seed": seed,
+        "prior_run": os.fspath(Path(run_path).resolve()),
+        "prior_step": step,
+        "weights": weights,
+    }
+    generator = torch.Generator().manual_seed(seed)
+    grid = tokenizer.grid
+    outs: dict[str, list] = {"tokens": [], "series": [], "step_tokens": [], "step_series": []}
+    for start in range(0, n, batch_size):
+        b = min(batch_size, n - start)
+        labels = None if class_id is None else torch.full((b,), class_id, dtype=torch.long)
+        dec = prior.iterative_decoding(
+            b, labels, generator, steps=settings["decoding_steps"], choice_temperature=settings["choice_temperature"],
+            sampling_temperature=settings["sampling_temperature"], guidance=settings["guidance_scale"], record=record_steps,
+        )
+        outs["tokens"].append(dec.tokens.view(b, grid.height, grid.width))
+        outs["series"].append(tokenizer.decode_tokens(dec.tokens.view(b, grid.height, grid.width)))
+        if record_steps:
+            t = dec.step_tokens.shape[0]
+            outs["step_tokens"].append(dec.step_tokens.view(t, b, grid.height, grid.width))
+            guesses = dec.step_guesses.reshape(t * b, grid.height, grid.width)
+            outs["step_series"].append(tokenizer.decode_tokens(guesses).view(t, b, -1))
+    classes = np.full(n, settings["class"], dtype=np.int64)
+    return Generations(
+        series=torch.cat(outs["series"]).float().numpy(),
+        tokens=torch.cat(outs["tokens"]).numpy(),
+        classes=classes,
+        settings=settings,
+        step_tokens=torch.cat(outs["step_tokens"], dim=1).numpy() if record_steps else None,
+        step_series=torch.cat(outs["step_series"], dim=1).float().numpy() if record_steps else None,
+    )
+
+
+def decode_series(tokenizer: Tokenizer, tokens: np.ndarray) -> np.ndarray:
+    """Series (N, L) of token grids (N, H, W) through a tokenizer's codebook and decoder."""
+    return tokenizer.decode_tokens(torch.as_tensor(tokens, dtype=torch.long)).float().numpy()
+
+
+def write_generations(out: Path, gen: Generations, codebook_size: int) -> Path:
+    """Write generations (series, tokens, classes, settings, optional decoding steps) to `out`."""
+    dtype = token_dtype(codebook_size)
+
+    def write(f: h5py.File) -> None:
+        f.attrs.update({"schema_version": EXPORT_VERSION, "kind": "generation", "tsstudio_version": tsstudio.__version__,
+                        "settings": json.dumps(gen.settings), "codebook_size": codebook_size})
+        _chunked(f, "series", gen.series.astype(np.float32))
+        _chunked(f, "tokens", gen.tokens.astype(dtype))
+        _chunked(f, "classes", gen.classes)
+        if gen.step_tokens is not None:
+            steps = f.create_group("steps")
+            steps.create_dataset("tokens", data=gen.step_tokens.astype(np.int32), **COMPRESSION)
+            steps.create_dataset("series", data=gen.step_series.astype(np.float32), **COMPRESSION)
+
+    return _write_atomically(Path(out), write)
+
+
+def read_generations(path: Path) -> Generations:
+    """Load a generation file written by `write_generations`."""
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, FileNotFoundError) as exc:
+        raise RunFileError(f"{path}: cannot open generation file ({exc})") from None
+    with f:
+        if f.attrs.get("kind") != "generation":
+            raise RunFileError(f"{path}: not a tsstudio generation file")
+        has_steps = "steps" in f
+        return Generations(
+            series=f["series"][()],
+            tokens=f["tokens"][()],
+            classes=f["classes"][()],
+            settings=json.loads(f.attrs["settings"]),
+            step_tokens=f["steps/tokens"][()] if has_steps else None,
+            step_series=f["steps/series"][()] if has_steps else None,
+        )
