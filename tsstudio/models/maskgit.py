@@ -61,16 +61,29 @@ def sanitize_codebook(codebook: torch.Tensor, factor: float = 10.0) -> torch.Ten
     return cb
 
 
+class RMSNorm(nn.Module):
+    """Root-mean-square normalisation that works in the input's dtype (bf16 under autocast too)."""
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
+        return (x.float() * scale).to(x.dtype) * self.weight.to(x.dtype)
+
+
 class Block(nn.Module):
     """Pre-norm transformer block: RMSNorm, bidirectional self-attention, RMSNorm, GELU MLP."""
 
     def __init__(self, dim: int, heads: int, ff_mult: int, dropout: float) -> None:
         super().__init__()
         self.heads = heads
-        self.norm1 = nn.RMSNorm(dim)
+        self.norm1 = RMSNorm(dim)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
-        self.norm2 = nn.RMSNorm(dim)
+        self.norm2 = RMSNorm(dim)
         self.mlp = nn.Sequential(
             nn.Linear(dim, dim * ff_mult), nn.GELU(), nn.Dropout(dropout), nn.Linear(dim * ff_mult, dim)
         )
@@ -111,7 +124,7 @@ class BidirectionalTransformer(nn.Module):
         self.blocks = nn.ModuleList(
             Block(config.hidden_dim, config.heads, config.ff_mult, config.dropout) for _ in range(config.n_layers)
         )
-        self.norm_out = nn.RMSNorm(config.hidden_dim)
+        self.norm_out = RMSNorm(config.hidden_dim)
         self.proj_out = nn.Sequential(nn.Linear(config.hidden_dim, d), nn.GELU(), nn.LayerNorm(d))
 
     @property
@@ -155,6 +168,13 @@ class MaskGITPrior(nn.Module):
         self.config = config
         self.n_classes = n_classes
         self.transformer = BidirectionalTransformer(n_tokens, n_classes, codebook, config)
+        self.autocast_dtype: torch.dtype | None = None  # e.g. bfloat16 where the hardware runs it natively
+
+    def _logits(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Transformer logits in float32, the matrix work under autocast when a dtype is set."""
+        enabled = self.autocast_dtype is not None
+        with torch.autocast(tokens.device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=enabled):
+            return self.transformer(tokens, labels).float()
 
     @property
     def null_class(self) -> int:
@@ -168,8 +188,8 @@ class MaskGITPrior(nn.Module):
         if self.training and self.config.p_unconditional > 0:
             drop = torch.rand(b, generator=generator, device=tokens.device) < self.config.p_unconditional
             labels = torch.where(drop, torch.full_like(labels, self.null_class), labels)
-        logits = self.transformer(inputs, labels)
-        loss = F.cross_entropy(logits[mask].float(), tokens[mask])
+        logits = self._logits(inputs, labels)
+        loss = F.cross_entropy(logits[mask], tokens[mask])
         with torch.no_grad():
             accuracy = (logits[mask].argmax(-1) == tokens[mask]).float().mean()
         return loss, {"masked_accuracy": float(accuracy), "mask_fraction": float(mask.float().mean())}
@@ -179,10 +199,10 @@ class MaskGITPrior(nn.Module):
         b = tokens.shape[0]
         null = torch.full((b,), self.null_class, dtype=torch.long, device=tokens.device)
         if labels is None:
-            return self.transformer(tokens, null)
+            return self._logits(tokens, null)
         if guidance == 1.0:
-            return self.transformer(tokens, labels)
-        both = self.transformer(torch.cat([tokens, tokens]), torch.cat([labels, null]))
+            return self._logits(tokens, labels)
+        both = self._logits(torch.cat([tokens, tokens]), torch.cat([labels, null]))
         cond, uncond = both[:b], both[b:]
         return uncond + guidance * (cond - uncond)
 

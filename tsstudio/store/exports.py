@@ -23,6 +23,7 @@ from tsstudio.models.tokenizer import Tokenizer
 from tsstudio.store.models_io import dataset_of, load_prior, load_tokenizer
 from tsstudio.store.runfile import RunFile
 from tsstudio.train.prior_trainer import extract_tokens
+from tsstudio.train.runtime import resolve_precision
 
 EXPORT_VERSION = 1
 COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
@@ -148,6 +149,7 @@ def sample_prior(
     with RunFile.open(run_path) as run:
         prior, tokenizer, config, step = load_prior(run, weights)
         n_classes = int(run.attrs["n_classes"])
+    prior.autocast_dtype = resolve_precision(config.trainer.precision, torch.device("cpu"))
     if class_id is not None and not 0 <= class_id < n_classes:
         raise RunFileError(f"--class {class_id}: the prior's dataset has classes 0..{n_classes - 1}")
     cfg = config.prior

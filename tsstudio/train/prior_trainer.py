@@ -75,6 +75,7 @@ class PriorTrainer(TrainingLoop):
         tok.to(self.device)
         tok.autocast_dtype = None  # tokens come from the float32 model, as in evaluation
         self.prior = MaskGITPrior(tok.grid.n_tokens, ds.n_classes, tok.quantizer.codebook, self.config.prior).to(self.device)
+        self.prior.autocast_dtype = self.dtype
         self.optimizer = torch.optim.AdamW(
             [p for p in self.prior.parameters() if p.requires_grad],
             lr=cfg.lr,
@@ -112,7 +113,7 @@ class PriorTrainer(TrainingLoop):
             snapshot_inputs=ds.x_test[self.snap_idx].astype(np.float32),
             snapshot_labels=ds.y_test[self.snap_idx].astype(np.int64),
             device=str(self.device),
-            precision=precision_name(None),
+            precision=precision_name(self.dtype),
             parameters=sum(p.numel() for p in self.prior.parameters() if p.requires_grad),
         )
 
