@@ -167,3 +167,15 @@ def test_ssl_run_resumes_exactly_with_its_projector_and_augmentation_stream(cbf)
     assert "ssl_invariance" in resumed[0].train_metrics
     tail = [e.metrics["ssl_loss"] for e in of(resumed, StepMetrics)]
     assert tail == pytest.approx([e.metrics["ssl_loss"] for e in of(full, StepMetrics)][3:], rel=1e-5)
+
+
+def test_a_run_that_fails_before_starting_writes_no_file(cbf, tmp_path):
+    from tsstudio.store import RunFileWriter
+
+    path = tmp_path / "never.h5"
+    writer = RunFileWriter(path)
+    config = quick("trainer.max_steps=3", "trainer.device=cuda")
+    status = TokenizerTrainer(config, cbf, writer).run()
+    writer.close()
+    if status == "failed":
+        assert not path.exists()

@@ -214,6 +214,9 @@ class RunFileWriter:
             if isinstance(event, RunStarted):
                 self._start(event)
                 return
+            if self._f is None and isinstance(event, (Failed, Finished)):
+                self._closed = True  # the run never started: no file is written, none is left half-written
+                return
             if self._f is None:
                 raise RunFileError(f"{self.path}: event {type(event).__name__} before RunStarted")
             try:

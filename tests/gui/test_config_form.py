@@ -1,0 +1,192 @@
+"""ConfigForm: built from the schema, live validation, presets, YAML round trip, derived facts."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("QT_API", "pyside6")
+
+import dataclasses  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PySide6.QtCore import QObject, Signal  # noqa: E402
+
+from tsstudio.config import load_preset, to_dict  # noqa: E402
+from tsstudio.config.schema import RunConfig, sections  # noqa: E402
+from tsstudio.gui.config_form import ConfigForm, count_parameters  # noqa: E402
+
+
+class FakeController(QObject):
+    """Stand-in with exactly the controller interface the views use."""
+
+    datasetSelected = Signal(str)
+    dataDirsChanged = Signal()
+
+    def __init__(self, dirs: list[str] | None = None, dataset_name: str = "CBF") -> None:
+        super().__init__()
+        self._dirs = list(dirs or [])
+        self.dataset_name = dataset_name
+
+    def select_dataset(self, name: str) -> None:
+        if name != self.dataset_name:
+            self.dataset_name = name
+            self.datasetSelected.emit(name)
+
+    def data_dirs(self) -> list[str]:
+        return list(self._dirs)
+
+    def add_data_dir(self, path: str) -> None:
+        self._dirs.append(str(path))
+        self.dataDirsChanged.emit()
+
+
+def write_ucr(root: Path, name: str, length: int, n: int = 8) -> None:
+    """A tiny two-class dataset in UCR layout."""
+    rng = np.random.default_rng(0)
+    folder = root / name
+    folder.mkdir(parents=True)
+    for split in ("TRAIN", "TEST"):
+        lines = ["\t".join([str(i % 2 + 1)] + [f"{v:.5f}" for v in rng.standard_normal(length)]) for i in range(n)]
+        (folder / f"{name}_{split}.tsv").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / "xdg" / var.lower()))
+    monkeypatch.delenv("TSSTUDIO_DATA_DIR", raising=False)
+
+
+def make_form(qtbot, controller: FakeController) -> ConfigForm:
+    form = ConfigForm(controller)
+    qtbot.addWidget(form)
+
+    def settled() -> bool:
+        return not form.is_busy() and "parameters: " in form.facts_text() and "counting" not in form.facts_text()
+
+    qtbot.waitUntil(settled, timeout=30000)
+    return form
+
+
+def test_form_is_built_from_the_schema(qtbot) -> None:
+    form = make_form(qtbot, FakeController())
+    expected = [f"{name}.{f.name}" for name, section in sections(RunConfig()).items() for f in dataclasses.fields(section)]
+    assert form.keys() == expected
+    tip = form.field_editor("trainer.lr").toolTip()
+    assert "AdamW learning rate" in tip and "(0, 1]" in tip
+    assert "one of 4, 8, 16, 32" in form.field_editor("stft.n_fft").toolTip()
+    assert form.field_editor("trainer.lr").text() == "0.001"
+    assert form.field_editor("quantizer.eps").text() == "1e-05"
+    assert form.is_valid()
+    config = form.config()
+    assert to_dict(config) == to_dict(load_preset("regular"))
+
+
+def test_invalid_value_shows_its_message_and_flips_validity(qtbot) -> None:
+    form = make_form(qtbot, FakeController())
+    with qtbot.waitSignal(form.validityChanged) as blocker:
+        form.field_editor("trainer.lr").setText("0")
+    assert blocker.args == [False]
+    assert "trainer.lr" in form.message.text() and "out of range" in form.message.text()
+    assert form.invalid_key() == "trainer.lr"
+    assert form.config() is None
+    with qtbot.waitSignal(form.validityChanged) as blocker:
+        form.field_editor("trainer.lr").setText("2e-4")
+    assert blocker.args == [True]
+    assert form.message.text() == "" and form.invalid_key() is None
+    assert form.config().trainer.lr == pytest.approx(2e-4)
+
+    form.field_editor("trainer.weight_decay").setText("abc")
+    assert "trainer.weight_decay" in form.error()
+    form.field_editor("trainer.weight_decay").setText("nan")
+    assert "trainer.weight_decay" in form.error()
+    form.field_editor("trainer.weight_decay").setText("0.01")
+    form.set_value("stft.hop_length", 16)  # cross-field rule: hop must not exceed n_fft
+    assert not form.is_valid() and form.invalid_key() == "stft.hop_length"
+    form.set_value("stft.n_fft", 16)
+    assert form.is_valid()
+    form.set_value("ssl.method", "vibcreg")  # needs an augmentation
+    assert form.invalid_key() == "augmentations.methods"
+    form.set_value("augmentations.methods", ["gaussian_noise"])
+    assert form.is_valid()
+    assert form.config().augmentations.methods == ("gaussian_noise",)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_absent_device_is_invalid(qtbot) -> None:
+    form = make_form(qtbot, FakeController())
+    form.set_value("trainer.device", "cuda")
+    assert not form.is_valid() and "trainer.device" in form.error()
+
+
+def test_preset_fills_the_form(qtbot) -> None:
+    form = make_form(qtbot, FakeController())
+    index = form.preset_combo.findData("vibcreg-warp")
+    assert form.preset_combo.itemText(0) == "regular"
+    with qtbot.waitSignal(form.configChanged):
+        form.preset_combo.activated.emit(index)
+    expected = load_preset("vibcreg-warp")
+    assert to_dict(form.config()) == to_dict(expected)
+    assert form.field_editor("ssl.method").currentData() == "vibcreg"
+    assert form.field_editor("augmentations.methods").checked() == expected.augmentations.methods
+    assert form.field_editor("ssl.weight").text() == "0.01"
+    qtbot.waitUntil(lambda: "SSL head" in form.facts_text(), timeout=30000)
+    assert "SSL head 34.12 M" in form.facts_text()
+
+
+def test_yaml_round_trip_and_errors(qtbot, tmp_path: Path) -> None:
+    form = make_form(qtbot, FakeController())
+    form.apply_preset("barlowtwins-slice")
+    form.set_value("trainer.lr", 3e-4)
+    form.set_value("quantizer.codebook_size", 64)
+    saved = form.config()
+    path = tmp_path / "run.yaml"
+    assert form.save_yaml_file(path)
+    assert "Saved" in form.message.text()
+
+    form.apply_preset("regular")
+    assert to_dict(form.config()) != to_dict(saved)
+    assert form.load_yaml_file(path)
+    assert to_dict(form.config()) == to_dict(saved)
+    assert form.preset_combo.currentData() == "barlowtwins-slice"
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("trainer:\n  lr: -1\n")
+    assert not form.load_yaml_file(bad)
+    assert "trainer.lr" in form.message.text() and str(bad) in form.message.text()
+    assert to_dict(form.config()) == to_dict(saved)  # the form kept its values
+    assert not form.load_yaml_file(tmp_path / "missing.yaml")
+    assert "missing.yaml" in form.message.text()
+
+    form.field_editor("trainer.lr").setText("-1")
+    assert not form.save_yaml_file(tmp_path / "never.yaml")
+    assert not (tmp_path / "never.yaml").exists()
+
+
+def test_derived_facts_follow_the_selected_dataset(qtbot, tmp_path: Path) -> None:
+    root = tmp_path / "ucr"
+    write_ucr(root, "Long500", 500)
+    controller = FakeController(dirs=[str(root)])
+    form = make_form(qtbot, controller)
+    facts = form.facts_text()
+    assert "CBF (length 128)" in facts and "5 × 8" in facts and "40 tokens" in facts
+    tokenizer, _ = count_parameters(form.config(), 128)
+    assert f"{tokenizer / 1e6:.2f} M" in facts
+    assert "runs on: cpu" in facts
+
+    controller.select_dataset("Long500")
+    assert form.config().data.dataset == "Long500"
+    qtbot.waitUntil(lambda: "5 × 15" in form.facts_text() and "counting" not in form.facts_text(), timeout=30000)
+    assert "75 tokens" in form.facts_text()
+    assert "downsample rate 31" in form.facts_text()
+
+    # the form's dataset box drives the app's selection
+    combo = form.field_editor("data.dataset")
+    combo.setCurrentText("CBF")
+    combo.activated.emit(combo.currentIndex())
+    assert controller.dataset_name == "CBF"
+    qtbot.waitUntil(lambda: "5 × 8" in form.facts_text(), timeout=5000)

@@ -1,0 +1,122 @@
+"""The training view: live from a job (throttled redraws), live from another process's file, controls."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tsstudio.errors import TsstudioError
+from tsstudio.gui.controller import AppController
+from tsstudio.gui.training_view import FileSource, JobSource, TrainingView, ema, format_duration, stft_magnitude
+from tsstudio.gui.workers import readable_error
+
+TIMEOUT_MS = 120_000
+
+
+def _view(qtbot, workspace: Path) -> TrainingView:  # noqa: ANN001
+    view = TrainingView(AppController(workspace))
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    return view
+
+
+def test_live_job_redraws_on_a_timer_not_per_step(qtbot, workspace: Path, tiny) -> None:  # noqa: ANN001
+    view = _view(qtbot, workspace)
+    statuses: list[str] = []
+    original = view.redraw
+
+    def counting_redraw() -> None:
+        statuses.append(view.source.data.status if view.source else "")
+        original()
+
+    view.redraw = counting_redraw  # type: ignore[method-assign]
+    t0 = time.perf_counter()
+    job = view.controller.start_training(tiny("trainer.max_steps=40"))
+    view.show_run(job.path)
+    assert isinstance(view.source, JobSource)
+    with qtbot.waitSignal(job.finished, timeout=TIMEOUT_MS) as blocker:
+        pass
+    elapsed = time.perf_counter() - t0
+    assert blocker.args == ["finished"]
+    live = [s for s in statuses if s == "running"]
+    assert live, "the view drew nothing while the job ran"
+    assert len(statuses) <= elapsed / 0.1 + 5  # ≤ 10 Hz, whatever the step rate
+    # after the job, the view reloads the run from its file
+    qtbot.waitUntil(lambda: isinstance(view.source, FileSource), timeout=5000)
+    assert view.source.data.status == "finished"
+    xs, _ = view.loss_curves["loss"][1].getData()
+    assert len(xs) == 40
+
+
+def test_pause_resume_stop_buttons(qtbot, workspace: Path, tiny) -> None:  # noqa: ANN001
+    view = _view(qtbot, workspace)
+    job = view.controller.start_training(tiny("trainer.max_steps=400"))
+    view.show_run(job.path)
+    qtbot.waitUntil(lambda: view.pause_button.isEnabled(), timeout=5000)
+    view.pause_button.click()
+    assert job.control.paused and view.resume_button.isEnabled() and not view.pause_button.isEnabled()
+    view.resume_button.click()
+    assert not job.control.paused
+    qtbot.waitUntil(lambda: job.read(10**9).step >= 1, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(job.finished, timeout=TIMEOUT_MS) as blocker:
+        view.stop_button.click()
+    assert blocker.args == ["stopped"]
+    qtbot.waitUntil(lambda: view.source is not None and view.source.data.status == "stopped", timeout=5000)
+    assert view.resume_button.isEnabled()  # a stopped run can be continued from here
+    assert not view.stop_button.isEnabled()
+
+
+def test_follows_a_run_file_written_by_another_process(qtbot, workspace: Path) -> None:  # noqa: ANN001
+    out = workspace / "cli.h5"
+    sets = ["encoder.dim=16", "decoder.dim=16", "trainer.batch_size=32", "probes.at_start=false"]
+    sets.append("trainer.snapshot_every_steps=2")
+    args = [sys.executable, "-m", "tsstudio", "train", "--dataset", "CBF", "--max-steps", "30", "--quiet", "--out", str(out)]
+    for item in sets:
+        args += ["--set", item]
+    proc = subprocess.Popen(args, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    view = _view(qtbot, workspace)
+    try:
+
+        def opened() -> bool:
+            if not out.exists():
+                return False
+            try:
+                view.show_run(out)
+            except TsstudioError:
+                return False
+            return isinstance(view.source, FileSource)
+
+        qtbot.waitUntil(opened, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: view.source.data.status == "finished", timeout=TIMEOUT_MS)
+    finally:
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    xs, _ = view.loss_curves["loss"][1].getData()
+    assert len(xs) == 30
+    assert view.spec_images[1].image is not None
+
+
+def test_helpers() -> None:
+    x = np.array([1.0, 1.0, 3.0, np.nan, 3.0])
+    smoothed = ema(x, 0.5)
+    assert smoothed[0] == 1.0 and np.all(np.isfinite(smoothed)) and 1.0 < smoothed[-1] < 3.0
+    assert ema(x, 0.0) is x
+    image = stft_magnitude(np.sin(np.linspace(0, 20, 128)), 8, 2)
+    assert image.shape == (5, 65) and image.dtype == np.float32 and image.flags["C_CONTIGUOUS"]
+    assert format_duration(3725) == "1:02:05" and format_duration(65) == "1:05"
+    assert format_duration(float("nan")) == "–"
+    try:
+        try:
+            raise TsstudioError("trainer.device: 'cuda' was asked for")
+        except TsstudioError:
+            raise TsstudioError("x.h5: event Failed before RunStarted") from None
+    except TsstudioError as exc:
+        exc.__context__ = TsstudioError("trainer.device: 'cuda' was asked for")
+        assert readable_error(exc) == "trainer.device: 'cuda' was asked for"
+    assert readable_error(ValueError("bad\nmore")) == "ValueError: bad"

@@ -1,0 +1,667 @@
+"""Run-configuration form, built by walking the configuration schema (no hand-written fields).
+
+Every edit rebuilds and validates the whole configuration with `from_dict` (microseconds), shows the
+first error in red and marks its field, and emits `validityChanged` when validity flips. Derived
+facts for the selected dataset (token grid, downsample rate, device/precision) are computed
+inline; the parameter count builds the modules on torch's meta device on a worker, debounced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+# PySide6 first; QT_API before superqt (qtpy).
+# isort: off
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+os.environ.setdefault("QT_API", "pyside6")
+from superqt import QCollapsible, QElidingLabel  # noqa: E402
+
+# isort: on
+from tsstudio.config.io import allowed, from_dict, load_yaml, save_yaml, to_dict  # noqa: E402
+from tsstudio.config.presets import list_presets, load_preset  # noqa: E402
+from tsstudio.config.schema import RunConfig  # noqa: E402
+from tsstudio.data import BUILTIN_DATASET, DatasetInfo  # noqa: E402
+from tsstudio.errors import ConfigError, TsstudioError  # noqa: E402
+from tsstudio.gui.augment_view import OrderedCheckList  # noqa: E402
+from tsstudio.gui.datasets_view import ERROR_COLOR, controller_dirs, run_in_thread, scan_datasets  # noqa: E402
+
+__all__ = ["ConfigForm", "count_parameters"]
+
+_EXPANDED = ("data", "stft", "encoder", "quantizer", "ssl", "trainer")
+_LAST_DIR_KEY = "config_form/last_dir"
+_KEY_RE = re.compile(r"\b([a-z_]+)\.([a-z_0-9]+)\b")
+
+
+def count_parameters(config: RunConfig, length: int) -> tuple[int, int]:
+    """(tokenizer, SSL head) parameter counts, built on the meta device (no memory, no init cost)."""
+    import torch
+
+    from tsstudio.models.ssl import SSLHead
+    from tsstudio.models.tokenizer import Tokenizer
+
+    with torch.device("meta"):
+        tokenizer = sum(p.numel() for p in Tokenizer(config, length).parameters())
+        head = 0
+        if config.ssl.method != "none":
+            head = sum(p.numel() for p in SSLHead(config.ssl, config.encoder.dim).parameters())
+    return int(tokenizer), int(head)
+
+
+def _fmt_float(value: float) -> str:
+    """Shortest text that reads back to the same float (1e-05, 0.001, 25)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
+def _fmt_count(n: int) -> str:
+    return f"{n / 1e6:.2f} M" if n >= 100_000 else f"{n:,}"
+
+
+def _sections() -> list[tuple[str, type, str]]:
+    """(name, dataclass type, first docstring line) of each configuration section, in schema order."""
+    default = RunConfig()
+    out = []
+    for f in dataclasses.fields(RunConfig):
+        value = getattr(default, f.name)
+        if dataclasses.is_dataclass(value):
+            doc = (type(value).__doc__ or "").strip().splitlines()[0] if type(value).__doc__ else ""
+            out.append((f.name, type(value), doc))
+    return out
+
+
+class _Field:
+    """One editor bound to a `section.name` key: how to read it, write it and mark it."""
+
+    def __init__(self, key: str, f: dataclasses.Field, editor: QWidget, label: QLabel) -> None:
+        self.key = key
+        self.field = f
+        self.editor = editor
+        self.label = label
+        self.kind = self._kind()
+
+    def _kind(self) -> str:
+        if isinstance(self.editor, OrderedCheckList):
+            return "list"
+        if isinstance(self.editor, QCheckBox):
+            return "bool"
+        if isinstance(self.editor, QComboBox):
+            return "text" if self.editor.isEditable() else "choice"
+        if isinstance(self.editor, QSpinBox):
+            return "int"
+        return "float" if isinstance(self.field.default, float) else "str"
+
+    def get(self) -> Any:
+        e = self.editor
+        if self.kind == "list":
+            return list(e.checked())
+        if self.kind == "bool":
+            return e.isChecked()
+        if self.kind == "choice":
+            return e.currentData()
+        if self.kind == "text":
+            return e.currentText().strip()
+        if self.kind == "int":
+            return e.value()
+        return e.text().strip()
+
+    def set(self, value: Any) -> None:
+        e = self.editor
+        e.blockSignals(True)
+        try:
+            if self.kind == "list":
+                e.set_checked(tuple(value))
+            elif self.kind == "bool":
+                e.setChecked(bool(value))
+            elif self.kind == "choice":
+                index = e.findData(value)
+                e.setCurrentIndex(index if index >= 0 else 0)
+            elif self.kind == "text":
+                e.setCurrentText(str(value))
+            elif self.kind == "int":
+                e.setValue(int(value))
+            elif self.kind == "float":
+                e.setText(_fmt_float(float(value)))
+            else:
+                e.setText(str(value))
+        finally:
+            e.blockSignals(False)
+
+    def mark(self, bad: bool) -> None:
+        self.label.setStyleSheet(f"color: {ERROR_COLOR}; font-weight: bold;" if bad else "")
+        target = self.editor.list if self.kind == "list" else self.editor
+        if self.kind != "bool":
+            target.setStyleSheet(f"border: 1px solid {ERROR_COLOR};" if bad else "")
+
+
+class ConfigForm(QWidget):
+    """Schema-driven editor of a RunConfig with presets, YAML load/save, live validation and facts."""
+
+    validityChanged = Signal(bool)
+    configChanged = Signal()
+
+    def __init__(self, controller: QObject, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self._fields: dict[str, _Field] = {}
+        self._sections: dict[str, QCollapsible] = {}
+        self._preset = "custom"
+        self._config: RunConfig | None = None
+        self._error = ""
+        self._valid: bool | None = None
+        self._infos: dict[str, DatasetInfo] = {}
+        self._listed = False
+        self._list_token = 0
+        self._count_token = 0
+        self._counts: dict[str, tuple[int, int] | str] = {}
+        self._pending = 0
+        self._devices: dict[tuple[str, str], str] = {}
+        self._facts_plain = ""
+        self._bad_key: str | None = None
+        self._count_timer = QTimer(self, singleShot=True, interval=250)  # debounce: one count per pause in typing
+        self._count_timer.timeout.connect(self._start_count)
+        self._build()
+        if hasattr(controller, "datasetSelected"):
+            controller.datasetSelected.connect(self._on_controller_selected)
+        if hasattr(controller, "dataDirsChanged"):
+            controller.dataDirsChanged.connect(self.refresh_datasets)
+        start = load_preset("regular")
+        start.data.dataset = getattr(controller, "dataset_name", "") or BUILTIN_DATASET
+        self.set_config(start)
+        self.refresh_datasets()
+
+    # ------------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        self.preset_combo = QComboBox(toolTip="Fill the form with a preset (the method's published configurations first)")
+        for info in list_presets():
+            self.preset_combo.addItem(info.name, info.name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
+        self.preset_combo.addItem("custom", "custom")
+        self.preset_combo.activated.connect(self._on_preset_chosen)
+        self.load_button = QPushButton("Load YAML…")
+        self.load_button.clicked.connect(self._choose_load)
+        self.save_button = QPushButton("Save YAML…")
+        self.save_button.clicked.connect(self._choose_save)
+        top = QHBoxLayout()
+        self.preset_combo.setMinimumWidth(180)
+        self.preset_note = QElidingLabel()
+        self.preset_note.setEnabled(False)
+        top.addWidget(QLabel("Preset"))
+        top.addWidget(self.preset_combo)
+        top.addWidget(self.preset_note, 1)
+        top.addWidget(self.load_button)
+        top.addWidget(self.save_button)
+
+        body = QWidget()
+        columns = QHBoxLayout(body)
+        columns.setContentsMargins(0, 0, 0, 0)
+        self._column_widgets = [QWidget(), QWidget()]
+        self._column_layouts = [QVBoxLayout(w) for w in self._column_widgets]
+        for widget, layout in zip(self._column_widgets, self._column_layouts):
+            layout.setContentsMargins(0, 0, 0, 0)
+            columns.addWidget(widget, 1)
+        self._columns = 0
+        labels: list[QLabel] = []
+        for name, cls, doc in _sections():
+            box = QCollapsible(name, expandedIcon="▼", collapsedIcon="▶")
+            content = QWidget()
+            form = QFormLayout(content)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+            if doc:
+                note = QLabel(doc, wordWrap=True)
+                note.setEnabled(False)  # the palette's disabled text: readable, quieter
+                form.addRow(note)
+            for f in dataclasses.fields(cls):
+                key = f"{name}.{f.name}"
+                editor = self._make_editor(key, f)
+                label = QLabel(f.name)
+                tip = f"<b>{key}</b><br>{f.metadata.get('help', '')}<br>Allowed: {allowed(f)}"
+                label.setToolTip(tip)
+                editor.setToolTip(tip)
+                if not isinstance(editor, (QCheckBox, OrderedCheckList)):
+                    editor.setMinimumWidth(170)
+                form.addRow(label, editor)
+                labels.append(label)
+                self._fields[key] = _Field(key, f, editor, label)
+            box.addWidget(content)
+            if name in _EXPANDED:
+                box.expand(animate=False)
+            else:
+                box.collapse(animate=False)
+            self._sections[name] = box
+        width = max(label.sizeHint().width() for label in labels)
+        for label in labels:  # one label column width: editors line up across sections
+            label.setMinimumWidth(width)
+        self._arrange(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll = scroll
+
+        self.message = QLabel(wordWrap=True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.facts = QLabel(wordWrap=True)
+        self.facts.setTextFormat(Qt.TextFormat.RichText)
+        self.facts.setFrameShape(QFrame.Shape.StyledPanel)
+        self.facts.setMargin(6)
+        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.message)
+        layout.addWidget(self.facts)
+
+    def _arrange(self, columns: int) -> None:
+        """Sections in `columns` independent columns, split where the field count is balanced."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for layout in self._column_layouts:
+            while layout.count():
+                layout.takeAt(0)
+        sizes = [len(dataclasses.fields(cls)) + 2 for _name, cls, _doc in _sections()]
+        total, running, column = sum(sizes), 0, 0
+        for box, size in zip(self._sections.values(), sizes):
+            if columns > 1 and column == 0 and running >= total / 2:
+                column = 1
+            self._column_layouts[column].addWidget(box)
+            running += size
+        for layout in self._column_layouts:
+            layout.addStretch(1)
+        self._column_widgets[1].setVisible(columns > 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        """Two columns of sections when there is room for them."""
+        self._arrange(2 if event.size().width() >= 900 else 1)
+        super().resizeEvent(event)
+
+    def _make_editor(self, key: str, f: dataclasses.Field) -> QWidget:
+        meta = f.metadata
+        default = f.default
+        choices = meta.get("choices")
+        if isinstance(default, tuple):
+            editor = OrderedCheckList(choices or ())
+            editor.changed.connect(self._on_edit)
+            return editor
+        if isinstance(default, bool):
+            editor = QCheckBox()
+            editor.toggled.connect(self._on_edit)
+            return editor
+        if choices:
+            editor = QComboBox()
+            for choice in choices:
+                editor.addItem(str(choice), choice)
+            editor.currentIndexChanged.connect(self._on_edit)
+            return editor
+        if key == "data.dataset":
+            editor = QComboBox(editable=True)
+            editor.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+            editor.currentTextChanged.connect(self._on_edit)
+            editor.activated.connect(self._on_dataset_committed)
+            editor.lineEdit().editingFinished.connect(self._on_dataset_committed)
+            return editor
+        if isinstance(default, int):
+            editor = QSpinBox()
+            low, high = meta.get("low"), meta.get("high")
+            low = 0 if low is None else int(low) + (1 if meta.get("low_open") else 0)
+            high = 2**31 - 1 if high is None else min(int(high), 2**31 - 1)
+            editor.setRange(low, high)
+            editor.setAccelerated(True)
+            editor.valueChanged.connect(self._on_edit)
+            return editor
+        editor = QLineEdit()
+        if isinstance(default, float):
+            editor.setPlaceholderText("a number, e.g. 1e-3")
+        editor.textChanged.connect(self._on_edit)
+        return editor
+
+    # ------------------------------------------------------------------ public
+
+    def config(self) -> RunConfig | None:
+        """The configuration shown, or None while it is invalid."""
+        return None if self._config is None else from_dict(to_dict(self._config))
+
+    def set_config(self, config: RunConfig) -> None:
+        """Fill the form with `config`; selects its dataset in the app when it is a known one."""
+        values = to_dict(config)
+        self._preset = config.preset
+        for key, field in self._fields.items():
+            section, name = key.split(".")
+            field.set(values[section][name])
+        self._sync_preset_combo()
+        self._validate()
+        self._commit_dataset(config.data.dataset)
+
+    def set_value(self, key: str, value: Any) -> None:
+        """Set one `section.name` field as if the user had edited it."""
+        self._fields[key].set(value)
+        self._on_edit()
+
+    def field_editor(self, key: str) -> QWidget:
+        """The editor widget of `section.name`."""
+        return self._fields[key].editor
+
+    def keys(self) -> list[str]:
+        """Every `section.name` key of the form, in schema order."""
+        return list(self._fields)
+
+    def is_valid(self) -> bool:
+        """Whether the configuration shown is valid (Start may be enabled)."""
+        return bool(self._valid)
+
+    def error(self) -> str:
+        """The current validation message ('' when valid)."""
+        return self._error
+
+    def invalid_key(self) -> str | None:
+        """The `section.name` key marked as offending, if any."""
+        return self._bad_key
+
+    def facts_text(self) -> str:
+        """The derived facts as plain text (token grid, parameters, device)."""
+        return self._facts_plain
+
+    def is_busy(self) -> bool:
+        """Whether a dataset listing or a parameter count is in progress."""
+        return self._pending > 0 or self._count_timer.isActive()
+
+    def load_yaml_file(self, path: str | os.PathLike[str]) -> bool:
+        """Fill the form from a YAML file; errors go to the message area. Returns success."""
+        try:
+            config = load_yaml(path)
+        except TsstudioError as exc:
+            self._show_message(str(exc), error=True)
+            return False
+        self.set_config(config)
+        if self._valid:
+            self._show_message(f"Loaded {path}")
+        return True
+
+    def save_yaml_file(self, path: str | os.PathLike[str]) -> bool:
+        """Write the configuration to a YAML file; errors go to the message area. Returns success."""
+        config = self.config()
+        if config is None:
+            self._show_message(f"Not saved: {self._error}", error=True)
+            return False
+        try:
+            save_yaml(config, path)
+        except OSError as exc:
+            self._show_message(f"{path}: cannot write ({exc.strerror or exc})", error=True)
+            return False
+        self._show_message(f"Saved {path}")
+        return True
+
+    def dataset_length(self) -> int | None:
+        """Series length of the configured dataset from the listing (None while unknown)."""
+        return self._length(self._fields["data.dataset"].get())
+
+    def refresh_datasets(self) -> None:
+        """Re-list the datasets (names for the dataset box, lengths for the derived facts)."""
+        self._list_token += 1
+        self._pending += 1
+        dirs = controller_dirs(self.controller)
+        run_in_thread(lambda: scan_datasets(dirs), self._list_token, self._on_listed)
+
+    # ------------------------------------------------------------------ presets and files
+
+    def _sync_preset_combo(self) -> None:
+        index = self.preset_combo.findData(self._preset)
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.setCurrentIndex(index if index >= 0 else self.preset_combo.findData("custom"))
+        self.preset_combo.blockSignals(False)
+        note = self.preset_combo.currentData(Qt.ItemDataRole.ToolTipRole) or "edited or loaded configuration"
+        self.preset_note.setText(note)
+        self.preset_note.setToolTip(note)
+
+    def _on_preset_chosen(self, index: int) -> None:
+        name = self.preset_combo.itemData(index)
+        if name == "custom":
+            self._preset = "custom"
+            self._on_edit()
+            return
+        self.apply_preset(name)
+
+    def apply_preset(self, name: str) -> None:
+        """Fill the form with preset `name`, keeping the selected dataset."""
+        try:
+            config = load_preset(name)
+        except TsstudioError as exc:
+            self._show_message(str(exc), error=True)
+            return
+        config.data.dataset = self._fields["data.dataset"].get() or config.data.dataset
+        self.set_config(config)
+        if self._valid:
+            self._show_message(f"Preset {name} applied")
+
+    def _last_dir(self) -> str:
+        return str(QSettings().value(_LAST_DIR_KEY, str(Path.home())))
+
+    def _choose_load(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load configuration", self._last_dir(), "YAML (*.yaml *.yml);;All files (*)")
+        if path:
+            QSettings().setValue(_LAST_DIR_KEY, str(Path(path).parent))
+            self.load_yaml_file(path)
+
+    def _choose_save(self) -> None:
+        if self.config() is None:
+            self._show_message(f"Not saved: {self._error}", error=True)
+            return
+        suggestion = str(Path(self._last_dir()) / f"{self._preset}-{self._fields['data.dataset'].get()}.yaml")
+        path, _ = QFileDialog.getSaveFileName(self, "Save configuration", suggestion, "YAML (*.yaml *.yml)")
+        if path:
+            QSettings().setValue(_LAST_DIR_KEY, str(Path(path).parent))
+            self.save_yaml_file(path)
+
+    # ------------------------------------------------------------------ dataset
+
+    def _on_controller_selected(self, name: str) -> None:
+        field = self._fields["data.dataset"]
+        if name and field.get() != name:
+            field.set(name)
+            self._on_edit()
+
+    def _on_dataset_committed(self, *_args: Any) -> None:
+        self._commit_dataset(self._fields["data.dataset"].get())
+
+    def _commit_dataset(self, name: str) -> None:
+        """Tell the controller when the form names another known dataset than the app's."""
+        if name and name in self._infos and getattr(self.controller, "dataset_name", None) != name:
+            self.controller.select_dataset(name)
+
+    def _on_listed(self, answer: tuple[int, Any, str]) -> None:
+        token, infos, error = answer
+        self._pending -= 1
+        if token != self._list_token:
+            return
+        if error:
+            self._show_message(error, error=True)
+            return
+        self._infos = {info.name: info for info in infos}
+        self._listed = True
+        combo: QComboBox = self._fields["data.dataset"].editor
+        current = combo.currentText()
+        combo.blockSignals(True)
+        combo.clear()
+        for info in infos:
+            if not info.error:
+                combo.addItem(info.name)
+                tip = f"length {info.length}, {info.n_classes} classes"
+                combo.setItemData(combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        combo.setCurrentText(current)
+        combo.blockSignals(False)
+        self._update_facts()
+
+    # ------------------------------------------------------------------ validation
+
+    def _on_edit(self, *_args: Any) -> None:
+        self._validate()
+
+    def _raw_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"preset": self._preset}
+        for key, field in self._fields.items():
+            section, name = key.split(".")
+            values.setdefault(section, {})[name] = field.get()
+        return values
+
+    def _check(self) -> RunConfig:
+        """Build and validate the configuration; raise ConfigError naming the key."""
+        config = from_dict(self._raw_values())
+        for key, field in self._fields.items():
+            if field.kind == "float":
+                section, name = key.split(".")
+                value = getattr(getattr(config, section), name)
+                if not math.isfinite(value):
+                    raise ConfigError(f"{key}: {value!r} is not a finite number")
+        if config.encoder.dim != config.decoder.dim:
+            raise ConfigError(f"decoder.dim: {config.decoder.dim} must equal encoder.dim {config.encoder.dim}")
+        self._runs_on(config)  # an absent device is an error here, not at Start
+        return config
+
+    def _runs_on(self, config: RunConfig) -> str:
+        key = (config.trainer.device, config.trainer.precision)
+        if key not in self._devices:
+            from tsstudio.train.runtime import precision_name, resolve_device, resolve_precision
+
+            device = resolve_device(config.trainer.device)  # ConfigError names trainer.device
+            self._devices[key] = f"{device.type}, {precision_name(resolve_precision(config.trainer.precision, device))}"
+        return self._devices[key]
+
+    def _validate(self) -> None:
+        try:
+            config = self._check()
+        except ConfigError as exc:
+            config, error = None, str(exc)
+        self._config = config
+        self._error = "" if config is not None else error
+        self._mark(self._error)
+        if config is None:
+            self._show_message(self._error, error=True)
+        elif self.message.property("error"):
+            self._show_message("")
+        self._update_facts()
+        valid = config is not None
+        if valid != self._valid:
+            self._valid = valid
+            self.validityChanged.emit(valid)
+        self.configChanged.emit()
+
+    def _mark(self, error: str) -> None:
+        bad = next((m.group(0) for m in _KEY_RE.finditer(error) if m.group(0) in self._fields), None)
+        for key, field in self._fields.items():
+            field.mark(key == bad)
+        if bad is not None and bad != self._bad_key:
+            self._sections[bad.split(".")[0]].expand(animate=False)
+            self.scroll.ensureWidgetVisible(self._fields[bad].editor)
+        self._bad_key = bad
+
+    def _show_message(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setProperty("error", error)
+        self.message.setStyleSheet(f"color: {ERROR_COLOR};" if error else "")
+
+    # ------------------------------------------------------------------ derived facts
+
+    def _length(self, name: str) -> int | None:
+        info = self._infos.get(name) or next((i for i in self._infos.values() if i.name.lower() == name.lower()), None)
+        return info.length if info is not None and not info.error else None
+
+    def _count_key(self, config: RunConfig, length: int) -> str:
+        d = to_dict(config)
+        return json.dumps([length, d["stft"], d["encoder"], d["decoder"], d["quantizer"], d["ssl"]], sort_keys=True)
+
+    def _update_facts(self) -> None:
+        config = self._config
+        if config is None:
+            self._set_facts(["Fix the configuration to see its token grid and size."])
+            return
+        name = config.data.dataset
+        lines = []
+        length = self._length(name)
+        if length is None:
+            if not self._listed:
+                lines.append(f"<b>{name}</b>: listing datasets…")
+            else:
+                lines.append(f"<b>{name}</b>: not found in the data folders (length unknown)")
+        else:
+            try:
+                from tsstudio.models.tokenizer import token_grid
+
+                grid = token_grid(config, length)
+            except ValueError as exc:
+                self._set_facts([f"<span style='color:{ERROR_COLOR}'>encoder.downsampled_width: {exc}</span>"])
+                return
+            lines.append(
+                f"<b>{name}</b> (length {length}): token grid <b>{grid.height} × {grid.width}</b> "
+                f"= {grid.n_tokens} tokens · STFT {grid.stft_size[0]} × {grid.stft_size[1]} · "
+                f"downsample rate {grid.rate} ({grid.blocks} stride-2 blocks)"
+            )
+            key = self._count_key(config, length)
+            counted = self._counts.get(key)
+            if counted is None:
+                lines.append("parameters: counting…")
+                self._count_timer.start()
+            elif isinstance(counted, str):
+                lines.append(f"<span style='color:{ERROR_COLOR}'>parameters: {counted}</span>")
+            else:
+                tokenizer, head = counted
+                text = f"parameters: <b>{_fmt_count(tokenizer + head)}</b> (tokenizer {_fmt_count(tokenizer)}"
+                text += f" + SSL head {_fmt_count(head)})" if head else ")"
+                lines.append(text)
+        lines.append(f"runs on: {self._runs_on(config)}")
+        self._set_facts(lines)
+
+    def _set_facts(self, lines: list[str]) -> None:
+        self.facts.setText("<br>".join(lines))
+        self._facts_plain = "\n".join(re.sub(r"<[^>]+>", "", line) for line in lines)
+
+    def _start_count(self) -> None:
+        config = self._config
+        length = self._length(config.data.dataset) if config is not None else None
+        if config is None or length is None:
+            return
+        key = self._count_key(config, length)
+        if key in self._counts:
+            return
+        self._count_token += 1
+        self._pending += 1
+        snapshot = from_dict(to_dict(config))
+        run_in_thread(lambda: (key, count_parameters(snapshot, length)), self._count_token, self._on_counted)
+
+    def _on_counted(self, answer: tuple[int, Any, str]) -> None:
+        token, result, error = answer
+        self._pending -= 1
+        if error:
+            if token == self._count_token and self._config is not None:
+                length = self._length(self._config.data.dataset)
+                if length is not None:
+                    self._counts[self._count_key(self._config, length)] = error
+                    self._update_facts()
+            return
+        key, counts = result
+        self._counts[key] = counts  # a late answer is still right for its key: keep it
+        self._update_facts()

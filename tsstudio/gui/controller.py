@@ -1,0 +1,226 @@
+"""The app's single owner of state: workspace, data folders, selected dataset and run, jobs.
+
+Views never hold their own copy of these: they call the controller and listen to its signals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from tsstudio.config.schema import RunConfig
+from tsstudio.config.settings import load_settings, save_settings, user_data_dir
+from tsstudio.data import BUILTIN_DATASET, find_dataset_dir
+from tsstudio.errors import TsstudioError
+from tsstudio.gui.workers import TrainingJob
+
+RECENT_KEY = "workspace/recent"
+WORKSPACE_KEY = "workspace/current"
+MAX_RECENT = 8
+
+
+def default_workspace() -> Path:
+    """`<user data dir>/workspace`, where runs go until the user opens another folder."""
+    return user_data_dir() / "workspace"
+
+
+def run_file_name(dataset: str, preset: str, when: _dt.datetime | None = None) -> str:
+    """`<dataset>-<preset>-<YYYYmmdd-HHMMSS>.h5`, with characters unsafe in file names replaced."""
+    stamp = (when or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9_.+-]+", "_", f"{dataset}-{preset or 'custom'}")
+    return f"{safe}-{stamp}.h5"
+
+
+class AppController(QObject):
+    """Holds the selection and the training jobs; emits a signal whenever one of them changes."""
+
+    workspaceChanged = Signal(str)
+    recentWorkspacesChanged = Signal()
+    dataDirsChanged = Signal()
+    datasetSelected = Signal(str)
+    runSelected = Signal(str)
+    runsChanged = Signal()
+    jobsChanged = Signal()
+    jobStarted = Signal(str)  # run path
+    jobFinished = Signal(str, str)  # run path, status
+    jobFailed = Signal(str, str)  # run path, message
+
+    def __init__(self, workspace: str | os.PathLike[str] | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        settings = QSettings()
+        if workspace is None:
+            saved = str(settings.value(WORKSPACE_KEY, "") or "")
+            workspace = saved if saved and Path(saved).is_dir() else default_workspace()
+        self._workspace = Path(workspace)
+        self._workspace.mkdir(parents=True, exist_ok=True)
+        self._session_dirs: list[str] = []
+        self.dataset_name: str = BUILTIN_DATASET
+        self.run_path: Path | None = None
+        self.jobs: list[TrainingJob] = []
+
+    # ------------------------------------------------------------------ workspace
+    @property
+    def workspace(self) -> Path:
+        return self._workspace
+
+    def set_workspace(self, path: str | os.PathLike[str]) -> None:
+        """Make `path` the workspace (created if missing) and remember it among the recent ones."""
+        folder = Path(path).expanduser().resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        settings = QSettings()
+        recent = [p for p in self.recent_workspaces() if p != str(folder)]
+        settings.setValue(RECENT_KEY, [str(folder), *recent][:MAX_RECENT])
+        settings.setValue(WORKSPACE_KEY, str(folder))
+        self.recentWorkspacesChanged.emit()
+        if folder == self._workspace:
+            return
+        self._workspace = folder
+        self.run_path = None
+        self.workspaceChanged.emit(str(folder))
+        self.runsChanged.emit()
+
+    def recent_workspaces(self) -> list[str]:
+        value = QSettings().value(RECENT_KEY, [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or []) if str(v)]
+
+    # ------------------------------------------------------------------ data folders
+    def data_dirs(self) -> list[str]:
+        """Dataset folders: `TSSTUDIO_DATA_DIR`, the user settings, then folders added this session."""
+        dirs = [d.strip() for d in os.environ.get("TSSTUDIO_DATA_DIR", "").split(os.pathsep) if d.strip()]
+        with contextlib.suppress(TsstudioError):
+            dirs += load_settings().data_dirs
+        dirs += self._session_dirs
+        out: list[str] = []
+        for d in dirs:
+            if d not in out:
+                out.append(d)
+        return out
+
+    def add_data_dir(self, path: str | os.PathLike[str]) -> None:
+        """Add a dataset folder; it is saved in the user settings so the CLI sees it too."""
+        folder = str(Path(path).expanduser().resolve())
+        if folder in self.data_dirs():
+            return
+        try:
+            settings = load_settings()
+            settings.data_dirs.append(folder)
+            save_settings(settings)
+        except TsstudioError:
+            self._session_dirs.append(folder)  # unreadable settings file: keep it for this session
+        self.dataDirsChanged.emit()
+
+    def data_dir_for(self, dataset: str) -> str | None:
+        """The folder to pass to the loaders for `dataset` (None for the built-in one)."""
+        if dataset.lower() == BUILTIN_DATASET.lower():
+            return None
+        for d in self.data_dirs():
+            if not Path(d).is_dir():
+                continue
+            found = find_dataset_dir(dataset, d)
+            if found is not None:
+                return str(found.parent)
+        return None
+
+    # ------------------------------------------------------------------ selection
+    def select_dataset(self, name: str) -> None:
+        if name == self.dataset_name:
+            return
+        self.dataset_name = name
+        self.datasetSelected.emit(name)
+
+    def select_run(self, path: str | os.PathLike[str] | None) -> None:
+        new = Path(path) if path else None
+        if new == self.run_path:
+            return
+        self.run_path = new
+        self.runSelected.emit(str(new) if new else "")
+
+    # ------------------------------------------------------------------ jobs
+    def job_for(self, path: str | os.PathLike[str] | None) -> TrainingJob | None:
+        """The job of this process writing `path`, if any (running or not yet cleaned up)."""
+        if path is None:
+            return None
+        target = Path(path)
+        for job in self.jobs:
+            if job.path == target:
+                return job
+        return None
+
+    def is_training(self, path: str | os.PathLike[str]) -> bool:
+        job = self.job_for(path)
+        return job is not None and job.is_running
+
+    def running_jobs(self) -> list[TrainingJob]:
+        return [job for job in self.jobs if job.is_running]
+
+    def new_run_path(self, config: RunConfig) -> Path:
+        """A fresh run file path in the workspace for `config`."""
+        name = run_file_name(config.data.dataset, config.preset)
+        path = self._workspace / name
+        n = 1
+        while path.exists() or self.job_for(path) is not None:
+            n += 1
+            path = self._workspace / name.replace(".h5", f"-{n}.h5")
+        return path
+
+    def start_training(self, config: RunConfig, path: str | os.PathLike[str] | None = None) -> TrainingJob:
+        """Train `config` into a new run file (in the workspace unless `path` is given)."""
+        out = Path(path) if path else self.new_run_path(config)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        job = TrainingJob(config, out, data_dir=self.data_dir_for(config.data.dataset), parent=self)
+        return self._launch(job)
+
+    def resume_run(self, path: str | os.PathLike[str]) -> TrainingJob:
+        """Continue a stopped or interrupted run from its latest checkpoint, in place."""
+        from tsstudio.config.io import from_dict
+        from tsstudio.store import RunFile
+
+        target = Path(path)
+        if self.is_training(target):
+            raise TsstudioError(f"{target.name} is already training")
+        with RunFile.open(target) as run:
+            status = run.status
+            if status in ("running", "finished"):
+                raise TsstudioError(f"{target.name} is {status}; only stopped or interrupted runs can be resumed")
+            checkpoint = run.latest_checkpoint()
+            if checkpoint is None:
+                raise TsstudioError(f"{target.name} holds no checkpoint to resume from")
+            config = from_dict(run.config)
+            data_dir = run.attrs.get("data_dir") or self.data_dir_for(config.data.dataset)
+        self.jobs = [j for j in self.jobs if j.path != target]
+        job = TrainingJob(config, target, data_dir=data_dir or None, resume_state=checkpoint[2], parent=self)
+        return self._launch(job)
+
+    def _launch(self, job: TrainingJob) -> TrainingJob:
+        path = str(job.path)
+        job.finished.connect(lambda status, p=path: self._on_job_finished(p, status))
+        job.failed.connect(lambda message, p=path: self.jobFailed.emit(p, message))
+        self.jobs.append(job)
+        job.start()
+        self.jobStarted.emit(path)
+        self.jobsChanged.emit()
+        self.runsChanged.emit()
+        return job
+
+    def _on_job_finished(self, path: str, status: str) -> None:
+        self.jobFinished.emit(path, status)
+        self.jobsChanged.emit()
+        self.runsChanged.emit()
+
+    def stop_all(self, timeout_ms: int = 10000) -> bool:
+        """Ask every job to stop and wait up to `timeout_ms` in all; True if all ended."""
+        for job in self.jobs:
+            job.stop()
+        deadline = _dt.datetime.now() + _dt.timedelta(milliseconds=timeout_ms)
+        ok = True
+        for job in self.jobs:
+            left = max(0, int((deadline - _dt.datetime.now()).total_seconds() * 1000))
+            ok = job.wait(left) and ok
+        return ok

@@ -1,0 +1,411 @@
+"""The runs list: one table over the workspace's run files (a model, not one widget per run).
+
+The listing refreshes every 2 s and on job events, re-reading only files whose size or
+modification time changed, so runs started by the CLI in another process appear by themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPoint,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tsstudio.errors import TsstudioError
+from tsstudio.gui.controller import AppController
+from tsstudio.store.workspace import RunSummary, summarize
+
+REFRESH_MS = 2000
+COLUMNS = ("name", "status", "kind", "dataset", "preset", "seed", "steps", "val_loss", "svm", "knn", "perplexity")
+METRIC_KEYS = {"val_loss": "val_loss", "svm": "svm_accuracy", "knn": "knn_accuracy", "perplexity": "perplexity"}
+STATUS_COLORS = {"running": "#4c9be8", "finished": "#59a14f", "stopped": "#edc948", "interrupted": "#f28e2b", "failed": "#e15759"}
+RESUMABLE = ("stopped", "interrupted")
+
+
+def scan_workspace(
+    folder: Path,
+    cache: dict[Path, tuple[tuple[int, int], RunSummary | None]],
+    live_steps: dict[Path, int] | None = None,
+) -> list[RunSummary]:
+    """Summaries of the run files in `folder` (and direct subfolders), oldest first.
+
+    `cache` maps a path to its (mtime_ns, size) key and summary; unchanged files are not reopened.
+    Live files are re-read, since their effective status depends on the writer's liveness, except
+    those this process trains (`live_steps`: path → step), which are updated from the job instead
+    of competing with the writer thread for the HDF5 library lock.
+    """
+    live_steps = live_steps or {}
+    if not folder.is_dir():
+        cache.clear()
+        return []
+    paths = sorted({*folder.glob("*.h5"), *folder.glob("*/*.h5")})
+    seen: set[Path] = set()
+    out: list[RunSummary] = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        key = (st.st_mtime_ns, st.st_size)
+        seen.add(path)
+        cached = cache.get(path)
+        if cached is not None and cached[1] is not None and path in live_steps:
+            summary = dataclasses.replace(cached[1], status="running", step=live_steps[path])
+            cache[path] = (key, summary)
+        elif cached is not None and cached[0] == key and (cached[1] is None or cached[1].status != "running"):
+            summary = cached[1]
+        else:
+            try:
+                summary = summarize(path)
+            except TsstudioError:
+                summary = None  # not a run file
+            except Exception as exc:  # a damaged file must not break the listing
+                text = str(exc).strip()
+                summary = RunSummary(path=path, name=path.stem, error=text.splitlines()[0] if text else type(exc).__name__)
+            cache[path] = (key, summary)
+        if summary is not None:
+            out.append(summary)
+    for gone in set(cache) - seen:
+        del cache[gone]
+    out.sort(key=lambda s: (s.created or "", str(s.path)))
+    return out
+
+
+class RunsModel(QAbstractTableModel):
+    """Rows are `RunSummary`s keyed by path; updates touch only rows that changed."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[RunSummary] = []
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def summary(self, row: int) -> RunSummary:
+        return self._rows[row]
+
+    def row_of(self, path: Path) -> int:
+        for i, s in enumerate(self._rows):
+            if s.path == path:
+                return i
+        return -1
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        s = self._rows[index.row()]
+        col = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(s, col)
+        if role == Qt.ItemDataRole.UserRole:  # sort key
+            return self._sort_key(s, col)
+        if role == Qt.ItemDataRole.ForegroundRole and col == "status":
+            color = STATUS_COLORS.get(s.status)
+            return QColor(color) if color else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return s.error or str(s.path)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in ("seed", "steps", *METRIC_KEYS):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _display(s: RunSummary, col: str) -> str:
+        if col == "name":
+            return s.name
+        if col == "status":
+            return s.status or ("error" if s.error else "")
+        if col in ("kind", "dataset"):
+            return str(getattr(s, col) or "")
+        if col == "preset":
+            return s.preset or ""
+        if col == "seed":
+            return "" if s.seed is None else str(s.seed)
+        if col == "steps":
+            return f"{s.step}/{s.total_steps}" if s.total_steps else str(s.step or "")
+        value = s.headline.get(METRIC_KEYS[col])
+        if value is None or not math.isfinite(value):
+            return ""
+        return f"{value:.1f}" if col == "perplexity" else f"{value:.4f}" if col == "val_loss" else f"{value:.3f}"
+
+    @staticmethod
+    def _sort_key(s: RunSummary, col: str) -> Any:
+        if col == "seed":
+            return -1 if s.seed is None else s.seed
+        if col == "steps":
+            return s.step
+        if col in METRIC_KEYS:
+            value = s.headline.get(METRIC_KEYS[col])
+            return float("-inf") if value is None or not math.isfinite(value) else value
+        return RunsModel._display(s, col).lower()
+
+    def set_runs(self, runs: list[RunSummary]) -> None:
+        """Replace the rows, emitting fine-grained changes when only values changed."""
+        old = [s.path for s in self._rows]
+        new = [s.path for s in runs]
+        if old == new:
+            for i, (a, b) in enumerate(zip(self._rows, runs)):
+                if a != b:
+                    self._rows[i] = b
+                    self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+            return
+        keep = set(new)
+        for i in range(len(self._rows) - 1, -1, -1):  # removals
+            if self._rows[i].path not in keep:
+                self.beginRemoveRows(QModelIndex(), i, i)
+                del self._rows[i]
+                self.endRemoveRows()
+        have = {s.path: i for i, s in enumerate(self._rows)}
+        for s in runs:  # updates in place, additions at the end (the view sorts)
+            i = have.get(s.path)
+            if i is None:
+                n = len(self._rows)
+                self.beginInsertRows(QModelIndex(), n, n)
+                self._rows.append(s)
+                self.endInsertRows()
+            elif self._rows[i] != s:
+                self._rows[i] = s
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+
+
+class RunsView(QWidget):
+    """Table of runs with a filter box; open, resume, rename and delete."""
+
+    openRequested = Signal(str)  # double-click / Open: show the run in the training view
+
+    def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self._cache: dict[Path, tuple[tuple[int, int], RunSummary | None]] = {}
+        self.model = RunsModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter runs (name, dataset, status, preset…)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.setColumnWidth(0, 200)
+        for col, width in zip(range(1, len(COLUMNS)), (64, 64, 70, 80, 36, 64, 64, 48, 48, 64)):
+            self.table.setColumnWidth(col, width)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.doubleClicked.connect(lambda index: self.open_run(self._path_at(index)))
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
+
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open")
+        self.resume_button = QPushButton("Resume")
+        self.rename_button = QPushButton("Rename…")
+        self.delete_button = QPushButton("Delete…")
+        self.open_button.clicked.connect(lambda: self.open_run(self.selected_path()))
+        self.resume_button.clicked.connect(lambda: self.resume_run(self.selected_path()))
+        self.rename_button.clicked.connect(lambda: self.ask_rename(self.selected_path()))
+        self.delete_button.clicked.connect(lambda: self.ask_delete(self.selected_path()))
+        for b in (self.open_button, self.resume_button, self.rename_button, self.delete_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start(REFRESH_MS)
+        controller.runsChanged.connect(self.refresh)
+        controller.workspaceChanged.connect(lambda _: self.refresh())
+        controller.jobsChanged.connect(self._update_buttons)
+        self.refresh()
+
+    # ------------------------------------------------------------------ listing
+    def refresh(self) -> None:
+        """Re-scan the workspace (cheap: unchanged files are not reopened)."""
+        live = {job.path: job.read(10**12).step for job in self.controller.running_jobs()}
+        self.model.set_runs(scan_workspace(self.controller.workspace, self._cache, live))
+        self._update_buttons()
+
+    def paths(self) -> list[Path]:
+        return [self.model.summary(i).path for i in range(self.model.rowCount())]
+
+    def summary_for(self, path: Path) -> RunSummary | None:
+        row = self.model.row_of(Path(path))
+        return self.model.summary(row) if row >= 0 else None
+
+    def _path_at(self, index: QModelIndex) -> Path | None:
+        if not index.isValid():
+            return None
+        return self.model.summary(self.proxy.mapToSource(index).row()).path
+
+    def selected_path(self) -> Path | None:
+        return self._path_at(self.table.currentIndex())
+
+    def select_path(self, path: str | os.PathLike[str]) -> None:
+        row = self.model.row_of(Path(path))
+        if row >= 0:
+            self.table.setCurrentIndex(self.proxy.mapFromSource(self.model.index(row, 0)))
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        path = self._path_at(current)
+        if path is not None:
+            self.controller.select_run(path)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        path = self.selected_path()
+        summary = self.summary_for(path) if path else None
+        busy = path is not None and self._is_busy(path)
+        self.open_button.setEnabled(path is not None)
+        self.resume_button.setEnabled(summary is not None and summary.status in RESUMABLE and not busy)
+        self.rename_button.setEnabled(path is not None and not busy)
+        self.delete_button.setEnabled(path is not None and not busy)
+
+    def _is_busy(self, path: Path) -> bool:
+        if self.controller.is_training(path):
+            return True
+        summary = self.summary_for(path)
+        return summary is not None and summary.status == "running"
+
+    # ------------------------------------------------------------------ actions
+    def open_run(self, path: Path | None) -> None:
+        if path is None:
+            return
+        self.controller.select_run(path)
+        self.openRequested.emit(str(path))
+
+    def resume_run(self, path: Path | None) -> None:
+        if path is None:
+            return
+        try:
+            self.controller.resume_run(path)
+        except (TsstudioError, OSError) as exc:
+            QMessageBox.warning(self, "Cannot resume", str(exc))
+            return
+        self.open_run(path)
+
+    def rename_run(self, path: Path, new_name: str) -> Path:
+        """Rename a run file (not while it trains); returns the new path."""
+        if self._is_busy(path):
+            raise TsstudioError(f"{path.name} is training; stop it before renaming")
+        name = new_name.strip()
+        if not name or "/" in name or os.sep in name or name in (".", ".."):
+            raise TsstudioError(f"not a valid run name: {new_name!r}")
+        target = path.with_name(name if name.endswith(".h5") else f"{name}.h5")
+        if target.exists():
+            raise TsstudioError(f"{target.name} already exists")
+        path.rename(target)
+        if self.controller.run_path == path:
+            self.controller.select_run(target)
+        self.refresh()
+        return target
+
+    def delete_run(self, path: Path) -> None:
+        """Delete a run file (not while it trains)."""
+        if self._is_busy(path):
+            raise TsstudioError(f"{path.name} is training; stop it before deleting")
+        path.unlink()
+        if self.controller.run_path == path:
+            self.controller.select_run(None)
+        self.refresh()
+
+    def ask_rename(self, path: Path | None) -> None:
+        if path is None:
+            return
+        name, ok = QInputDialog.getText(self, "Rename run", "New name:", text=path.stem)
+        if not ok or not name.strip() or name.strip() == path.stem:
+            return
+        try:
+            self.rename_run(path, name)
+        except (TsstudioError, OSError) as exc:
+            QMessageBox.warning(self, "Cannot rename", str(exc))
+
+    def ask_delete(self, path: Path | None) -> None:
+        if path is None:
+            return
+        if self._is_busy(path):
+            QMessageBox.warning(self, "Cannot delete", f"{path.name} is training; stop it first.")
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete run",
+            f"Delete the run file {path.name}?\nIts curves, checkpoints and weights are lost.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            self.delete_run(path)
+        except (TsstudioError, OSError) as exc:
+            QMessageBox.warning(self, "Cannot delete", str(exc))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        path = self._path_at(self.table.indexAt(pos))
+        if path is None:
+            return
+        summary = self.summary_for(path)
+        busy = self._is_busy(path)
+        menu = QMenu(self)
+        entries = [
+            ("Open in training view", lambda: self.open_run(path), True),
+            ("Resume", lambda: self.resume_run(path), summary is not None and summary.status in RESUMABLE and not busy),
+            ("Rename…", lambda: self.ask_rename(path), not busy),
+            ("Delete…", lambda: self.ask_delete(path), not busy),
+        ]
+        for text, slot, enabled in entries:
+            action = QAction(text, menu)
+            action.setEnabled(enabled)
+            action.triggered.connect(slot)
+            menu.addAction(action)
+        menu.exec(self.table.viewport().mapToGlobal(pos))

@@ -1,0 +1,141 @@
+"""Dark and light themes: Fusion style with an explicit palette, pyqtgraph colours switched with it.
+
+An explicit QPalette is used because `QStyleHints.setColorScheme` has no effect on every platform
+(offscreen included). The choice is kept in QSettings under `ui/theme`.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+THEMES = ("dark", "light")
+SETTINGS_KEY = "ui/theme"
+
+# Plot colours per theme: background, foreground (axes, text), and a qualitative curve cycle.
+PLOT_COLORS = {
+    "dark": {"background": "#1e1f22", "foreground": "#d4d4d4"},
+    "light": {"background": "#ffffff", "foreground": "#202020"},
+}
+CURVE_COLORS = ("#4c9be8", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7")
+
+
+def _dark_palette() -> QPalette:
+    pal = QPalette()
+    window, base, alt, text = QColor("#2b2d30"), QColor("#1e1f22"), QColor("#313338"), QColor("#dfe1e5")
+    highlight = QColor("#3574f0")
+    roles = {
+        QPalette.ColorRole.Window: window,
+        QPalette.ColorRole.WindowText: text,
+        QPalette.ColorRole.Base: base,
+        QPalette.ColorRole.AlternateBase: alt,
+        QPalette.ColorRole.ToolTipBase: QColor("#3c3f41"),
+        QPalette.ColorRole.ToolTipText: text,
+        QPalette.ColorRole.PlaceholderText: QColor("#8c8f94"),
+        QPalette.ColorRole.Text: text,
+        QPalette.ColorRole.Button: QColor("#3c3f41"),
+        QPalette.ColorRole.ButtonText: text,
+        QPalette.ColorRole.BrightText: QColor("#ff6b68"),
+        QPalette.ColorRole.Link: QColor("#6ea7ff"),
+        QPalette.ColorRole.Highlight: highlight,
+        QPalette.ColorRole.HighlightedText: QColor("#ffffff"),
+        QPalette.ColorRole.Light: QColor("#4a4d52"),
+        QPalette.ColorRole.Midlight: QColor("#3f4246"),
+        QPalette.ColorRole.Mid: QColor("#35373b"),
+        QPalette.ColorRole.Dark: QColor("#1b1c1f"),
+        QPalette.ColorRole.Shadow: QColor("#000000"),
+    }
+    for role, color in roles.items():
+        pal.setColor(role, color)
+    disabled = QColor("#7a7d82")
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return pal
+
+
+def _light_palette() -> QPalette:
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: QColor("#f3f3f3"),
+        QPalette.ColorRole.WindowText: QColor("#1f1f1f"),
+        QPalette.ColorRole.Base: QColor("#ffffff"),
+        QPalette.ColorRole.AlternateBase: QColor("#f0f2f5"),
+        QPalette.ColorRole.ToolTipBase: QColor("#ffffdc"),
+        QPalette.ColorRole.ToolTipText: QColor("#1f1f1f"),
+        QPalette.ColorRole.PlaceholderText: QColor("#8a8a8a"),
+        QPalette.ColorRole.Text: QColor("#1f1f1f"),
+        QPalette.ColorRole.Button: QColor("#e8e8e8"),
+        QPalette.ColorRole.ButtonText: QColor("#1f1f1f"),
+        QPalette.ColorRole.BrightText: QColor("#c00000"),
+        QPalette.ColorRole.Link: QColor("#1a5fb4"),
+        QPalette.ColorRole.Highlight: QColor("#3574f0"),
+        QPalette.ColorRole.HighlightedText: QColor("#ffffff"),
+    }
+    for role, color in roles.items():
+        pal.setColor(role, color)
+    disabled = QColor("#9a9a9a")
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return pal
+
+
+class ThemeManager(QObject):
+    """Applies and remembers the theme; plot views listen to `changed` to recolour their items."""
+
+    changed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        saved = str(QSettings().value(SETTINGS_KEY, "dark"))
+        self._name = saved if saved in THEMES else "dark"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def apply(self, name: str | None = None) -> None:
+        """Apply `name` (or the current theme) to the application and to pyqtgraph's defaults."""
+        if name is not None:
+            if name not in THEMES:
+                raise ValueError(f"unknown theme {name!r}; expected one of {THEMES}")
+            self._name = name
+            QSettings().setValue(SETTINGS_KEY, name)
+        apply_theme(self._name)
+        self.changed.emit(self._name)
+
+    def toggle(self) -> str:
+        """Switch between dark and light; returns the new theme name."""
+        self.apply("light" if self._name == "dark" else "dark")
+        return self._name
+
+
+def apply_theme(name: str) -> None:
+    """Fusion style + palette for `name`, and pyqtgraph background/foreground to match."""
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        app.setStyle("Fusion")
+        app.setPalette(_dark_palette() if name == "dark" else _light_palette())
+    colors = PLOT_COLORS.get(name, PLOT_COLORS["dark"])
+    pg.setConfigOptions(background=colors["background"], foreground=colors["foreground"], antialias=False)
+
+
+def style_plot(widget: pg.PlotWidget | pg.GraphicsLayoutWidget, name: str) -> None:
+    """Recolour an existing plot widget (pyqtgraph's config options only affect new widgets)."""
+    colors = PLOT_COLORS.get(name, PLOT_COLORS["dark"])
+    widget.setBackground(colors["background"])
+    fg = pg.mkColor(colors["foreground"])
+    items = []
+    if isinstance(widget, pg.PlotWidget):
+        items = [widget.getPlotItem()]
+    else:
+        items = [item for item in widget.ci.items if isinstance(item, pg.PlotItem)]
+    for plot in items:
+        for axis_name in ("left", "bottom", "right", "top"):
+            axis = plot.getAxis(axis_name)
+            axis.setPen(fg)
+            axis.setTextPen(fg)
+        plot.titleLabel.setText(plot.titleLabel.text, color=fg)
+        if plot.legend is not None:
+            plot.legend.setLabelTextColor(fg)
