@@ -6,14 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from support import UCR_DIR
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-UCR_DIR = os.environ.get("TSSTUDIO_DATA_DIR", "")
-needs_ucr = pytest.mark.skipif(
-    not (UCR_DIR and Path(UCR_DIR.split(os.pathsep)[0]).is_dir()),
-    reason="set TSSTUDIO_DATA_DIR to the UCR folder (../shared/data/ucr) to run tests on real UCR data",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -28,14 +23,3 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
 def ucr_dir() -> Path:
     """The shared UCR folder (tests using it are marked `needs_ucr`)."""
     return Path(UCR_DIR.split(os.pathsep)[0])
-
-
-QUICK = [
-    "trainer.batch_size=32",
-    "trainer.snapshot_every_steps=5",
-    "trainer.checkpoint_every_steps=10",
-    "trainer.val_every_epochs=2",
-    "probes.every_epochs=2",
-    "trainer.device=cpu",
-    "trainer.num_threads=2",
-]

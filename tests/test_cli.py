@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import needs_ucr
+from support import needs_ucr
 
 from tsstudio.cli.main import main
 from tsstudio.store import RunFile

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from conftest import QUICK
+from support import QUICK
 
 from tsstudio.config import RunConfig, apply_overrides
 from tsstudio.config.schema import PriorConfig

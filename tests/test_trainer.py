@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import QUICK
+from support import QUICK
 
 from tsstudio.config import RunConfig, apply_overrides
 from tsstudio.data import load_dataset
