@@ -321,3 +321,26 @@ def test_real_gunpoint_loads_scaled() -> None:
     assert set(ds.y_train.tolist()) == {0, 1} and set(ds.y_test.tolist()) <= {0, 1}
     assert abs(float(ds.x_train.mean())) < 1e-5
     assert abs(float(ds.x_train.std()) - 1.0) < 1e-5
+
+
+def test_parsed_splits_are_cached_and_invalidated_by_changes(tmp_path, monkeypatch):
+    import os
+
+    from tsstudio.data import registry
+
+    folder = tmp_path / "data" / "Toy"
+    folder.mkdir(parents=True)
+    (folder / "Toy_TRAIN.tsv").write_text("1\t0.1\t0.2\n2\t0.3\t0.4\n")
+    (folder / "Toy_TEST.tsv").write_text("1\t0.5\t0.6\n2\t0.7\t0.8\n")
+    calls = []
+    real = registry.read_split
+    monkeypatch.setattr(registry, "read_split", lambda p: (calls.append(p), real(p))[1])
+    first = registry.load_dataset("Toy", tmp_path / "data")
+    again = registry.load_dataset("Toy", tmp_path / "data")
+    assert len(calls) == 2  # the second load came from the cache
+    assert (first.x_train == again.x_train).all() and (first.y_test == again.y_test).all()
+    train = folder / "Toy_TRAIN.tsv"
+    train.write_text("1\t9.0\t9.0\n2\t0.3\t0.4\n")
+    os.utime(train, ns=(1, 10**18))
+    changed = registry.load_dataset("Toy", tmp_path / "data", scaling=False)
+    assert len(calls) == 3 and changed.x_train[0, 0] == 9.0

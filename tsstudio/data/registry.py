@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 import json
 import os
 from pathlib import Path
+
+import numpy as np
 
 from tsstudio.config.settings import load_settings, user_cache_dir
 from tsstudio.data.dataset import Dataset, DatasetInfo, make_dataset
@@ -228,6 +231,31 @@ def list_datasets(data_dir: str | Path | None = None) -> list[DatasetInfo]:
 # ---------------------------------------------------------------- loading
 
 
+def read_split_cached(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """`read_split` through a cache of parsed arrays keyed by path, size and mtime.
+
+    Parsing a large text file holds the interpreter lock for up to a second; a cached split loads
+    in milliseconds, which keeps the app responsive when a run starts on a dataset already seen.
+    """
+    stat = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    cached = user_cache_dir() / "parsed" / f"{key}.npz"
+    try:
+        with np.load(cached, allow_pickle=False) as data:
+            return data["x"], data["labels"]
+    except (OSError, KeyError, ValueError):
+        pass
+    x, labels = read_split(path)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f"{key}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, x=x, labels=labels)
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # a read-only cache folder only costs speed
+    return x, labels
+
+
 def _load_builtin(scaling: bool) -> Dataset:
     x_train, y_train = cylinder_bell_funnel(CBF_TRAIN_PER_CLASS, CBF_LENGTH, seed=CBF_TRAIN_SEED)
     x_test, y_test = cylinder_bell_funnel(CBF_TEST_PER_CLASS, CBF_LENGTH, seed=CBF_TEST_SEED)
@@ -267,8 +295,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, scaling: bool = 
         raise DataError(f"{folder}: missing {real_name}_TRAIN.tsv (or .tsv.gz)")
     if test is None:
         raise DataError(_missing_test(folder, real_name))
-    x_train, labels_train = read_split(train)
-    x_test, labels_test = read_split(test)
+    x_train, labels_train = read_split_cached(train)
+    x_test, labels_test = read_split_cached(test)
     return make_dataset(
         real_name,
         x_train,
