@@ -70,6 +70,8 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == self.weight.dtype:  # weights cast for inference: stay in this dtype
+            return x * torch.rsqrt(x.square().mean(-1, keepdim=True) + self.eps) * self.weight
         scale = torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
         return (x.float() * scale).to(x.dtype) * self.weight.to(x.dtype)
 
@@ -92,7 +94,11 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
         q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        attn = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        if self.training or n > 256:
+            attn = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        else:  # short sequences: plain batched matmuls beat the flash kernel on CPU
+            weights = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)
+            attn = weights.softmax(-1) @ v
         x = x + self.out(attn.transpose(1, 2).reshape(b, n, d))
         return x + self.mlp(self.norm2(x))
 
@@ -169,6 +175,14 @@ class MaskGITPrior(nn.Module):
         self.n_classes = n_classes
         self.transformer = BidirectionalTransformer(n_tokens, n_classes, codebook, config)
         self.autocast_dtype: torch.dtype | None = None  # e.g. bfloat16 where the hardware runs it natively
+
+    def for_inference(self, dtype: torch.dtype | None) -> MaskGITPrior:
+        """Eval mode, and weights cast once to `dtype` (no per-call casts under autocast) when given."""
+        self.eval()
+        if dtype is not None:
+            self.to(dtype)
+            self.autocast_dtype = None
+        return self
 
     def _logits(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Transformer logits in float32, the matrix work under autocast when a dtype is set."""

@@ -149,7 +149,7 @@ def sample_prior(
     with RunFile.open(run_path) as run:
         prior, tokenizer, config, step = load_prior(run, weights)
         n_classes = int(run.attrs["n_classes"])
-    prior.autocast_dtype = resolve_precision(config.trainer.precision, torch.device("cpu"))
+    prior.for_inference(resolve_precision(config.trainer.precision, torch.device("cpu")))
     if class_id is not None and not 0 <= class_id < n_classes:
         raise RunFileError(f"--class {class_id}: the prior's dataset has classes 0..{n_classes - 1}")
     cfg = config.prior
