@@ -87,3 +87,15 @@ def test_gradients_reach_encoder_through_straight_through():
     (recon_time + recon_stft + out.commit_loss).backward()
     first_conv = model.encoder.stem[0].weight
     assert first_conv.grad is not None and first_conv.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("length", [33, 128, 151])
+def test_numpy_stft_magnitude_matches_the_model_transform(length):
+    from tsstudio.models.stft import stft_magnitude
+
+    x = torch.randn(length)
+    u = stft(x[None, None], n_fft=8, hop_length=2)[0]
+    expected = torch.sqrt(u[0] ** 2 + u[1] ** 2).numpy()
+    got = stft_magnitude(x.numpy(), n_fft=8, hop_length=2)
+    assert got.shape == expected.shape and got.flags["C_CONTIGUOUS"]
+    assert abs(got - expected).max() < 1e-4

@@ -8,7 +8,6 @@ pyqtgraph's performance advice; nothing here computes more than one short STFT.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 # PySide6 first so pyqtgraph binds to it.
 # isort: off
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import QWidget
 import pyqtgraph as pg
 # isort: on
 
-from tsstudio.models.stft import stft
+from tsstudio.models.stft import stft_magnitude
 
 __all__ = ["CurveSet", "SpectrogramPlot", "class_colors", "stft_magnitude"]
 
@@ -45,14 +44,6 @@ def class_colors(n: int) -> list[QColor]:
     for i in range(len(_PALETTE), n):  # beyond ten classes: evenly spaced hues, still deterministic
         colors.append(QColor.fromHsvF(((i - len(_PALETTE)) * 0.618034) % 1.0, 0.55, 0.9))
     return colors
-
-
-def stft_magnitude(series: np.ndarray, n_fft: int = 8, hop: int = 2) -> np.ndarray:
-    """|re + i·im| of the method's STFT of one series (L,), as a C-contiguous float32 (F, T) array."""
-    x = torch.as_tensor(np.ascontiguousarray(series, dtype=np.float32)).reshape(1, 1, -1)
-    with torch.no_grad():
-        u = stft(x, n_fft=n_fft, hop_length=hop)[0]  # (2, F, T)
-    return np.ascontiguousarray(torch.sqrt(u[0] ** 2 + u[1] ** 2).numpy(), dtype=np.float32)
 
 
 class CurveSet:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
+from tsstudio.gui.plots import stft_magnitude
 from tsstudio.gui.theme import CURVE_COLORS, style_plot
 from tsstudio.gui.workers import TrainingJob
 
@@ -217,18 +218,6 @@ def ema(values: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
-def stft_magnitude(series: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """|STFT| of one series as a row-major float32 (frequency bin × time frame) image."""
-    import torch
-
-    from tsstudio.models.stft import stft
-
-    with torch.no_grad():
-        image = stft(torch.as_tensor(series, dtype=torch.float32)[None, None], n_fft, hop_length)[0]
-    mag = torch.sqrt(image[0] ** 2 + image[1] ** 2)
-    return np.ascontiguousarray(mag.numpy(), dtype=np.float32)
-
-
 def format_duration(seconds: float) -> str:
     if not math.isfinite(seconds) or seconds < 0:
         return "–"
@@ -366,6 +355,7 @@ class TrainingView(QWidget):
             self.spec_plots.append(plot)
             self.spec_images.append(image)
         self._spec_shape: tuple[int, int] | None = None
+        self._snapshot_key: tuple | None = None
         self.usage_plot = pg.PlotWidget(title="Codebook usage (latest snapshot)")
         self.usage_plot.setLabel("bottom", "code")
         self.usage_plot.setLabel("left", "tokens")
@@ -461,6 +451,7 @@ class TrainingView(QWidget):
         for image in self.spec_images:
             image.clear()
         self._spec_shape = None
+        self._snapshot_key = None
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt naming)
         self._close_source()
@@ -618,6 +609,10 @@ class TrainingView(QWidget):
         d = self.source.data
         if d.inputs is None or not len(d.inputs):
             return
+        key = (id(self.source), id(d.inputs), id(d.recon), d.recon_step, self.series_spin.value())
+        if key == self._snapshot_key:  # nothing new to draw: curves and spectrograms stay as they are
+            return
+        self._snapshot_key = key
         n = len(d.inputs)
         if self.series_spin.maximum() != n - 1:
             self.series_spin.setRange(0, n - 1)

@@ -6,6 +6,7 @@ last sample (method §11.A.7).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -57,3 +58,19 @@ def istft(u: torch.Tensor, length: int, n_fft: int = 8, hop_length: int = 2) -> 
         length=length,
     )
     return x.reshape(b, c, length)
+
+
+def stft_magnitude(series: np.ndarray, n_fft: int = 8, hop_length: int = 2) -> np.ndarray:
+    """|STFT| of one series (L,) as a C-contiguous float32 (frequency bin × frame) array, in numpy.
+
+    The same transform as `stft` (centred, reflect padding, periodic Hann window), computed without
+    torch so a display thread never waits on the thread pool a training run is using.
+    """
+    x = np.asarray(series, dtype=np.float64)
+    pad = n_fft // 2
+    padded = np.pad(x, pad, mode="reflect")
+    frames = 1 + (len(padded) - n_fft) // hop_length
+    index = np.arange(n_fft)[None, :] + hop_length * np.arange(frames)[:, None]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    spectrum = np.fft.rfft(padded[index] * window, axis=1)
+    return np.ascontiguousarray(np.abs(spectrum).T, dtype=np.float32)
