@@ -130,8 +130,6 @@ def validate(config: RunConfig, where: str = "") -> None:
         )
     if config.ssl.method != "none" and not config.augmentations.methods:
         raise ConfigError(f"{where}augmentations.methods: ssl.method {config.ssl.method} needs at least one augmentation")
-    if config.prior.hidden_dim % config.prior.heads:
-        raise ConfigError(f"{where}prior.heads: {config.prior.heads} does not divide prior.hidden_dim {config.prior.hidden_dim}")
     if config.stft.hop_length > config.stft.n_fft:
         raise ConfigError(f"{where}stft.hop_length: {config.stft.hop_length} exceeds stft.n_fft {config.stft.n_fft}")
 

@@ -79,12 +79,13 @@ class RMSNorm(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block: RMSNorm, bidirectional self-attention, RMSNorm, GELU MLP."""
 
-    def __init__(self, dim: int, heads: int, ff_mult: int, dropout: float) -> None:
+    def __init__(self, dim: int, heads: int, dim_head: int, ff_mult: int, dropout: float) -> None:
         super().__init__()
-        self.heads = heads
+        self.heads, self.dim_head = heads, dim_head
+        inner = heads * dim_head
         self.norm1 = RMSNorm(dim)
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.out = nn.Linear(dim, dim)
+        self.qkv = nn.Linear(dim, 3 * inner)
+        self.out = nn.Linear(inner, dim)
         self.norm2 = RMSNorm(dim)
         self.mlp = nn.Sequential(
             nn.Linear(dim, dim * ff_mult), nn.GELU(), nn.Dropout(dropout), nn.Linear(dim * ff_mult, dim)
@@ -92,14 +93,14 @@ class Block(nn.Module):
         self.dropout = dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, d = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        b, n, _ = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, self.dim_head).permute(2, 0, 3, 1, 4)
         if self.training or n > 256:
             attn = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
         else:  # short sequences: plain batched matmuls beat the flash kernel on CPU
             weights = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)
             attn = weights.softmax(-1) @ v
-        x = x + self.out(attn.transpose(1, 2).reshape(b, n, d))
+        x = x + self.out(attn.transpose(1, 2).reshape(b, n, self.heads * self.dim_head))
         return x + self.mlp(self.norm2(x))
 
 
@@ -128,7 +129,8 @@ class BidirectionalTransformer(nn.Module):
         self.norm_in = nn.LayerNorm(d)
         self.proj_in = nn.Linear(d, config.hidden_dim)
         self.blocks = nn.ModuleList(
-            Block(config.hidden_dim, config.heads, config.ff_mult, config.dropout) for _ in range(config.n_layers)
+            Block(config.hidden_dim, config.heads, config.dim_head, config.ff_mult, config.dropout)
+            for _ in range(config.n_layers)
         )
         self.norm_out = RMSNorm(config.hidden_dim)
         self.proj_out = nn.Sequential(nn.Linear(config.hidden_dim, d), nn.GELU(), nn.LayerNorm(d))
