@@ -41,12 +41,9 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_config(args: argparse.Namespace) -> RunConfig:
-    """Preset or file, then the dedicated flags, then --set overrides (the last word wins)."""
-    config = load_yaml(args.config) if args.config else load_preset(args.preset or "regular", kind="tokenizer")
+def trainer_flags(args: argparse.Namespace) -> list[str]:
+    """`section.key=value` overrides for the dedicated budget, seed and device flags."""
     flags = []
-    if args.dataset:
-        flags.append(f"data.dataset={args.dataset}")
     if args.epochs is not None:
         flags += [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"]
     if args.max_steps is not None:
@@ -55,46 +52,65 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         flags.append(f"trainer.seed={args.seed}")
     if args.device:
         flags.append(f"trainer.device={args.device}")
-    return apply_overrides(config, flags + list(args.overrides))
+    return flags
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def build_config(args: argparse.Namespace) -> RunConfig:
+    """Preset or file, then the dedicated flags, then --set overrides (the last word wins)."""
+    config = load_yaml(args.config) if args.config else load_preset(args.preset or "regular", kind="tokenizer")
+    flags = [f"data.dataset={args.dataset}"] if args.dataset else []
+    return apply_overrides(config, flags + trainer_flags(args) + list(args.overrides))
+
+
+def resume_source(args: argparse.Namespace, kind: str) -> tuple[dict, bytes, dict]:
+    """The configuration, checkpoint (with any new budget applied) and attributes of a run to resume."""
     from tsstudio.store import RunFile
+
+    with RunFile.open(args.resume) as run:
+        if run.kind != kind:
+            raise RunFileError(f"{args.resume}: is a {run.kind} run, not a {kind} run")
+        if run.status == "running":
+            raise RunFileError(f"{args.resume}: the run is still training (writer pid {run.attrs.get('pid')})")
+        if run.status == "finished" and args.epochs is None and args.max_steps is None:
+            raise RunFileError(f"{args.resume}: the run is finished; pass --epochs or --max-steps to extend it")
+        checkpoint = run.latest_checkpoint()
+        if checkpoint is None:
+            raise RunFileError(f"{args.resume}: holds no checkpoint to resume from")
+        return run.config, _extend_budget(checkpoint[2], args), dict(run.attrs)
+
+
+def run_with_progress(args: argparse.Namespace, out: Path, start: Any) -> int:
+    """Run `start(control, listeners)` with Ctrl-C as a cooperative stop and a progress bar."""
     from tsstudio.train import TrainingControl
-
-    resume_state = None
-    if args.resume:
-        with RunFile.open(args.resume) as run:
-            if run.status == "running":
-                raise RunFileError(f"{args.resume}: the run is still training (writer pid {run.attrs.get('pid')})")
-            if run.status == "finished" and not (args.epochs or args.max_steps):
-                raise RunFileError(f"{args.resume}: the run is finished; pass --epochs or --max-steps to extend it")
-            checkpoint = run.latest_checkpoint()
-            if checkpoint is None:
-                raise RunFileError(f"{args.resume}: holds no checkpoint to resume from")
-            config = from_dict(run.config)
-            data_dir = args.data_dir or run.attrs.get("data_dir") or None
-        resume_state = _extend_budget(checkpoint[2], args)
-        out = Path(args.resume)
-    else:
-        config = build_config(args)
-        out = resolve_out(args.out, args.overwrite)
-        data_dir = args.data_dir
-
-    from tsstudio.sweep import train_run
 
     control = TrainingControl()
     install_stop_handler(control)
     bar = ProgressBar(disable=args.quiet)
     try:
-        trainer = train_run(config, out, data_dir=data_dir, resume_state=resume_state, control=control, listeners=[bar])
+        trainer = start(control, [bar])
     finally:
         bar.close()
-    status = trainer.status
-    if status == "failed":
+    if trainer.status == "failed":
         raise TsstudioError(f"training failed: {bar.failure or 'see the run file'} (run file: {out})")
-    print(f"{status}: {out} (step {trainer.step}/{trainer.budget.total_steps})", file=sys.stderr)
-    return 0 if status in ("finished", "stopped") else 1
+    print(f"{trainer.status}: {out} (step {trainer.step}/{trainer.budget.total_steps})", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tsstudio.sweep import train_run
+
+    resume_state = None
+    if args.resume:
+        config_dict, resume_state, attrs = resume_source(args, "tokenizer")
+        config, out = from_dict(config_dict), Path(args.resume)
+        data_dir = args.data_dir or attrs.get("data_dir") or None
+    else:
+        config, out, data_dir = build_config(args), resolve_out(args.out, args.overwrite), args.data_dir
+    return run_with_progress(
+        args, out,
+        lambda control, listeners: train_run(config, out, data_dir=data_dir, resume_state=resume_state,
+                                             control=control, listeners=listeners),
+    )
 
 
 def _extend_budget(state_bytes: bytes, args: argparse.Namespace) -> bytes:
@@ -130,56 +146,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_prior(args: argparse.Namespace) -> int:
     from tsstudio.store import RunFile
     from tsstudio.sweep.runner import prior_config, train_prior_run
-    from tsstudio.train import TrainingControl
 
-    flags = [f"prior.variant={args.variant}"] if args.variant else []
-    if args.epochs is not None:
-        flags += [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"]
-    if args.max_steps is not None:
-        flags.append(f"trainer.max_steps={args.max_steps}")
-    if args.seed is not None:
-        flags.append(f"trainer.seed={args.seed}")
-    if args.device:
-        flags.append(f"trainer.device={args.device}")
     resume_state = None
     if args.resume:
-        with RunFile.open(args.resume) as run:
-            if run.kind != "prior":
-                raise RunFileError(f"{args.resume}: is a {run.kind} run, not a prior run")
-            if run.status == "running":
-                raise RunFileError(f"{args.resume}: the run is still training")
-            checkpoint = run.latest_checkpoint()
-            if checkpoint is None:
-                raise RunFileError(f"{args.resume}: holds no checkpoint to resume from")
-            tokenizer_path = Path(run.attrs["tokenizer_run"])
-            config = from_dict(run.config)
-            data_dir = args.data_dir or run.attrs.get("data_dir") or None
-        resume_state = _extend_budget(checkpoint[2], args)
-        out = Path(args.resume)
+        config_dict, resume_state, attrs = resume_source(args, "prior")
+        config, out = from_dict(config_dict), Path(args.resume)
+        tokenizer_path = Path(attrs["tokenizer_run"])
+        data_dir = args.data_dir or attrs.get("data_dir") or None
     else:
         if not args.tokenizer:
             raise TsstudioError("--tokenizer RUN.h5 is required (the finished tokenizer run to train on)")
         tokenizer_path = Path(args.tokenizer)
         with RunFile.open(tokenizer_path) as run:
             base = run.config
+        flags = [f"prior.variant={args.variant}"] if args.variant else []
         if args.config:
-            custom = load_yaml(args.config)
-            flags = [f"prior.{k}={v}" for k, v in to_dict(custom)["prior"].items()] + flags
-        config = prior_config(base, args.preset, [*flags, *args.overrides])
-        out = resolve_out(args.out, args.overwrite)
-        data_dir = args.data_dir
-    control = TrainingControl()
-    install_stop_handler(control)
-    bar = ProgressBar(disable=args.quiet)
-    try:
-        trainer = train_prior_run(tokenizer_path, config, out, data_dir=data_dir, resume_state=resume_state,
-                                  control=control, listeners=[bar])
-    finally:
-        bar.close()
-    if trainer.status == "failed":
-        raise TsstudioError(f"training failed: {bar.failure or 'see the run file'} (run file: {out})")
-    print(f"{trainer.status}: {out} (step {trainer.step}/{trainer.budget.total_steps})", file=sys.stderr)
-    return 0
+            custom = to_dict(load_yaml(args.config))["prior"]
+            flags = [f"prior.{k}={v}" for k, v in custom.items()] + flags
+        config = prior_config(base, args.preset, [*flags, *trainer_flags(args), *args.overrides])
+        out, data_dir = resolve_out(args.out, args.overwrite), args.data_dir
+    return run_with_progress(
+        args, out,
+        lambda control, listeners: train_prior_run(tokenizer_path, config, out, data_dir=data_dir,
+                                                   resume_state=resume_state, control=control, listeners=listeners),
+    )
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

@@ -20,10 +20,12 @@ import torch
 
 from tsstudio.config.io import from_dict, to_dict
 from tsstudio.config.schema import RunConfig
+from tsstudio.data.dataset import Dataset
 from tsstudio.errors import TsstudioError
 from tsstudio.train.events import Checkpoint, EventCallback, Failed, Finished, RunStarted, StepMetrics
 from tsstudio.train.runtime import (
     TrainingControl,
+    precision_name,
     resolve_device,
     resolve_precision,
     seed_everything,
@@ -124,6 +126,41 @@ class TrainingLoop(ABC):
     @abstractmethod
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Inverse of `extra_state`."""
+
+    def describe(
+        self,
+        dataset: Dataset,
+        *,
+        train_metrics: tuple[str, ...],
+        eval_metrics: tuple[str, ...],
+        codebook_size: int,
+        token_grid: tuple[int, int],
+        snapshot_indices: np.ndarray,
+        parameters: int,
+    ) -> RunStarted:
+        """The RunStarted event for a run on `dataset` (fields common to every stage filled in)."""
+        return RunStarted(
+            kind=self.kind,
+            config=to_dict(self.config),
+            dataset=dataset.name,
+            n_train=dataset.n_train,
+            n_test=dataset.n_test,
+            length=dataset.length,
+            n_classes=dataset.n_classes,
+            steps_per_epoch=self.budget.steps_per_epoch,
+            total_steps=self.budget.total_steps,
+            start_step=self.step,
+            train_metrics=train_metrics,
+            eval_metrics=eval_metrics,
+            codebook_size=codebook_size,
+            token_grid=token_grid,
+            snapshot_indices=snapshot_indices.copy(),
+            snapshot_inputs=dataset.x_test[snapshot_indices].astype(np.float32),
+            snapshot_labels=dataset.y_test[snapshot_indices].astype(np.int64),
+            device=str(self.device),
+            precision=precision_name(self.dtype),
+            parameters=parameters,
+        )
 
     # -- public -----------------------------------------------------------------------------
 

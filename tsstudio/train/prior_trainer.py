@@ -17,7 +17,7 @@ from tsstudio.models.quantizer import perplexity
 from tsstudio.models.tokenizer import Tokenizer
 from tsstudio.train.events import BestWeights, EvalMetrics, EventCallback, RunStarted, Snapshot
 from tsstudio.train.loop import TrainingLoop, fast_adamw, serialize
-from tsstudio.train.runtime import TrainingControl, precision_name
+from tsstudio.train.runtime import TrainingControl
 from tsstudio.train.tokenizer_trainer import snapshot_indices
 
 TRAIN_METRICS = ("loss", "masked_accuracy", "mask_fraction", "lr")
@@ -93,27 +93,14 @@ class PriorTrainer(TrainingLoop):
         self.prior.train()
 
     def started(self) -> RunStarted:
-        ds, grid = self.dataset, self.tokenizer.grid
-        return RunStarted(
-            kind=self.kind,
-            config=to_dict(self.config),
-            dataset=ds.name,
-            n_train=ds.n_train,
-            n_test=ds.n_test,
-            length=ds.length,
-            n_classes=ds.n_classes,
-            steps_per_epoch=self.budget.steps_per_epoch,
-            total_steps=self.budget.total_steps,
-            start_step=self.step,
+        grid = self.tokenizer.grid
+        return self.describe(
+            self.dataset,
             train_metrics=TRAIN_METRICS,
             eval_metrics=EVAL_METRICS,
             codebook_size=self.tokenizer.quantizer.codebook_size,
             token_grid=(grid.height, grid.width),
-            snapshot_indices=self.snap_idx.copy(),
-            snapshot_inputs=ds.x_test[self.snap_idx].astype(np.float32),
-            snapshot_labels=ds.y_test[self.snap_idx].astype(np.int64),
-            device=str(self.device),
-            precision=precision_name(self.dtype),
+            snapshot_indices=self.snap_idx,
             parameters=sum(p.numel() for p in self.prior.parameters() if p.requires_grad),
         )
 

@@ -24,7 +24,7 @@ from tsstudio.train.loop import (  # noqa: F401 - re-exported for callers of thi
     serialize,
 )
 from tsstudio.train.objectives import build_objective
-from tsstudio.train.runtime import TrainingControl, precision_name
+from tsstudio.train.runtime import TrainingControl
 
 EVAL_METRICS = (
     "test_mse_time",
@@ -82,27 +82,13 @@ class TokenizerTrainer(TrainingLoop):
         self.objective.train()
 
     def started(self) -> RunStarted:
-        ds = self.dataset
-        return RunStarted(
-            kind=self.kind,
-            config=to_dict(self.config),
-            dataset=ds.name,
-            n_train=ds.n_train,
-            n_test=ds.n_test,
-            length=ds.length,
-            n_classes=ds.n_classes,
-            steps_per_epoch=self.budget.steps_per_epoch,
-            total_steps=self.budget.total_steps,
-            start_step=self.step,
+        return self.describe(
+            self.dataset,
             train_metrics=self.objective.metric_names,
             eval_metrics=EVAL_METRICS,
             codebook_size=self.config.quantizer.codebook_size,
             token_grid=(self.model.grid.height, self.model.grid.width),
-            snapshot_indices=self.snap_idx.copy(),
-            snapshot_inputs=ds.x_test[self.snap_idx].astype(np.float32),
-            snapshot_labels=ds.y_test[self.snap_idx].astype(np.int64),
-            device=str(self.device),
-            precision=precision_name(self.dtype),
+            snapshot_indices=self.snap_idx,
             parameters=sum(p.numel() for p in self.objective.parameters()),
         )
 
