@@ -408,15 +408,25 @@ def test_write_evaluation_on_killed_file(tmp_path: Path) -> None:
     assert not (tmp_path / "killed.h5.rewrite-tmp").exists()
 
 
-def test_stale_heartbeat_is_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_heartbeat_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "run.h5"
     writer = RunFileWriter(path)
     writer(make_started())
     writer.flush()
     with RunFile.open(path) as rf:
         assert rf.status == "running"  # our own pid is alive
+        # on this host a live writer stays running through a long silence (e.g. a slow evaluation) ...
         monkeypatch.setattr(runfile_mod, "HEARTBEAT_TIMEOUT_S", -1.0)
+        assert rf.status == "running"
+        # ... unless the heartbeat is so old that the pid has probably been reused
+        monkeypatch.setattr(runfile_mod, "SAME_HOST_HEARTBEAT_TIMEOUT_S", -1.0)
         assert rf.status == "interrupted"
+        # a writer on another host is judged by its heartbeat alone
+        monkeypatch.setattr(runfile_mod, "SAME_HOST_HEARTBEAT_TIMEOUT_S", 3600.0)
+        monkeypatch.setattr(runfile_mod.socket, "gethostname", lambda: "elsewhere")
+        assert rf.status == "interrupted"
+        monkeypatch.setattr(runfile_mod, "HEARTBEAT_TIMEOUT_S", 3600.0)
+        assert rf.status == "running"
     writer.close()
 
 

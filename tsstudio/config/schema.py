@@ -185,6 +185,9 @@ class ProbeConfig:
     at_start: bool = spec(True, "Probe before the first step too.")
     knn_neighbors: int = spec(5, "Neighbours of the KNN probe.", low=1, high=1000)
     svm_c: float = spec(1.0, "C of the linear SVM probe.", low=0.0, high=1e6, low_open=True)
+    svm_max_iter: int = spec(
+        200_000, "Iteration cap of the SVM solver (an untrained model's features can take it minutes).", low=1000, high=10**9
+    )
     batch_size: int = spec(256, "Batch size for feature extraction.", low=1, high=65536)
 
 

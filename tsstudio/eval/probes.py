@@ -6,8 +6,11 @@ probe neither depends on batch composition nor leaks test data into the codebook
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.svm import SVC
@@ -23,12 +26,19 @@ def probe_accuracies(
     y_test: np.ndarray,
     knn_neighbors: int = 5,
     svm_c: float = 1.0,
+    svm_max_iter: int = 200_000,
 ) -> dict[str, float]:
-    """Fit a linear SVM and a KNN on MinMax(-1, 1)-scaled train features; accuracy on test."""
+    """Fit a linear SVM and a KNN on MinMax(-1, 1)-scaled train features; accuracy on test.
+
+    The SVM solver is capped at `svm_max_iter` iterations: on the features of an untrained model
+    (the probe before the first step) libsvm can otherwise run for minutes.
+    """
     scaler = MinMaxScaler(feature_range=(-1, 1)).fit(train_features)
     tr, te = scaler.transform(train_features), scaler.transform(test_features)
     knn = KNeighborsClassifier(n_neighbors=min(knn_neighbors, len(tr))).fit(tr, y_train)
-    svm = SVC(kernel="linear", C=svm_c).fit(tr, y_train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        svm = SVC(kernel="linear", C=svm_c, max_iter=svm_max_iter).fit(tr, y_train)
     return {
         "svm_accuracy": float((svm.predict(te) == y_test).mean()),
         "knn_accuracy": float((knn.predict(te) == y_test).mean()),
@@ -45,8 +55,9 @@ def run_probes(
     batch_size: int = 256,
     knn_neighbors: int = 5,
     svm_c: float = 1.0,
+    svm_max_iter: int = 200_000,
 ) -> dict[str, float]:
     """Probe accuracies of a tokenizer's representation on a train/test split."""
     f_train = pooled_latents(tokenizer, x_train, batch_size, device)
     f_test = pooled_latents(tokenizer, x_test, batch_size, device)
-    return probe_accuracies(f_train, y_train, f_test, y_test, knn_neighbors, svm_c)
+    return probe_accuracies(f_train, y_train, f_test, y_test, knn_neighbors, svm_c, svm_max_iter)

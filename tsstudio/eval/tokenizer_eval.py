@@ -27,7 +27,7 @@ def evaluate_tokenizer(
     results.update(
         run_probes(
             tokenizer, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test,
-            device, probes.batch_size, probes.knn_neighbors, probes.svm_c,
+            device, probes.batch_size, probes.knn_neighbors, probes.svm_c, probes.svm_max_iter,
         )
     )
     codebook = codebook_summary(tokenizer, dataset.x_test, probes.batch_size, device)

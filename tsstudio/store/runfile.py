@@ -40,7 +40,8 @@ from tsstudio.train.events import (
 SCHEMA_VERSION = 1
 """Version of the layout documented in docs/run-file.md; bumped on incompatible changes only."""
 
-HEARTBEAT_TIMEOUT_S = 120.0
+HEARTBEAT_TIMEOUT_S = 120.0  # a writer on another host is presumed gone after this long without a flush
+SAME_HOST_HEARTBEAT_TIMEOUT_S = 6 * 3600.0  # on this host the pid decides; this only guards pid reuse
 """A `running` run whose heartbeat is older than this is reported as `interrupted`."""
 
 STATUS_LEN = 16
@@ -873,12 +874,13 @@ class RunFile:
         if status != "running":
             return status
         pid = int(self._attrs.get("pid", -1))
-        if self._attrs.get("hostname") == socket.gethostname() and not _pid_alive(pid):
-            return "interrupted"
         beat = self.heartbeat
-        if beat is not None and time.time() - beat > HEARTBEAT_TIMEOUT_S:
-            return "interrupted"
-        return "running"
+        age = time.time() - beat if beat is not None else 0.0
+        if self._attrs.get("hostname") == socket.gethostname():
+            # the writer's process decides; a very old heartbeat only guards against a reused pid
+            alive = _pid_alive(pid) and age <= SAME_HOST_HEARTBEAT_TIMEOUT_S
+            return "running" if alive else "interrupted"
+        return "interrupted" if age > HEARTBEAT_TIMEOUT_S else "running"
 
     @property
     def error(self) -> str:

@@ -80,6 +80,8 @@ def train_and_evaluate(
             state = deserialize(checkpoint[2])
             state["config"]["trainer"] = to_dict(config)["trainer"]
             resume_state = serialize(state)
+        elif status != "finished":
+            path.unlink()  # killed before its first checkpoint: nothing to keep, start over
     if not path.exists() or resume_state is not None:
         trainer = train_run(config, path, data_dir=data_dir, resume_state=resume_state, control=control, listeners=listeners)
         if trainer.status != "finished":

@@ -137,7 +137,8 @@ class TokenizerTrainer(TrainingLoop):
         if probe:
             p = self.config.probes
             metrics.update(
-                run_probes(self.model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, self.device, batch, p.knn_neighbors, p.svm_c)
+                run_probes(self.model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, self.device, batch, p.knn_neighbors, p.svm_c,
+                           p.svm_max_iter)
             )
         self.callback(EvalMetrics(self.step, self.epoch, metrics))
         if validation and metrics["val_loss"] < self.best_val:
