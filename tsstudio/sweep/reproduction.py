@@ -25,8 +25,8 @@ STAGE1_ROWS = (
     ("test_mse_stft", None, "test MSE, STFT domain", ""),
     ("perplexity", "val_perplexity", "codebook perplexity on test data", "ours: whole test set; published: last test batch"),
     ("dead_codes", None, "codes unused on the test set (of 32)", ""),
-    ("codebook_mean_abs_corr", "mean_abs_corr_off_diagonal", "codebook mean |corr| off-diagonal", ""),
-    ("codebook_mean_abs_cos", "mean_abs_cos_sim_off_diagonal", "codebook mean |cos| off-diagonal", ""),
+    ("codebook_mean_abs_corr", "mean_abs_corr_off_diagonal", "codebook mean abs. correlation, off-diagonal", ""),
+    ("codebook_mean_abs_cos", "mean_abs_cos_sim_off_diagonal", "codebook mean abs. cosine similarity, off-diagonal", ""),
     ("training_time_s", "training_time", "training time (s)", "ours: this CPU machine; published: a GPU"),
 )
 
