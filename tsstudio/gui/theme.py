@@ -7,9 +7,9 @@ An explicit QPalette is used because `QStyleHints.setColorScheme` has no effect 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QSettings, Signal
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, QRectF, QSettings, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
 THEMES = ("dark", "light")
 SETTINGS_KEY = "ui/theme"
@@ -81,6 +81,41 @@ def _light_palette() -> QPalette:
     return pal
 
 
+# Fusion outlines indicators in a shade darker than the window, which vanishes on a dark palette.
+INDICATOR_OUTLINE_DARK = QColor("#767a80")
+
+
+class IndicatorStyle(QProxyStyle):
+    """Fusion whose check box and radio button indicators keep a visible outline on dark palettes."""
+
+    def __init__(self) -> None:
+        super().__init__("Fusion")
+
+    def drawPrimitive(
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        radio = element == QStyle.PrimitiveElement.PE_IndicatorRadioButton
+        if not (radio or element == QStyle.PrimitiveElement.PE_IndicatorCheckBox):
+            return
+        if option.palette.color(QPalette.ColorRole.Window).lightness() >= 128:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(INDICATOR_OUTLINE_DARK, 1.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        rect = QRectF(option.rect).adjusted(0.5, 0.5, -1.5, -1.5)
+        if radio:
+            painter.drawEllipse(rect)
+        else:
+            painter.drawRoundedRect(rect, 2.0, 2.0)
+        painter.restore()
+
+
 class ThemeManager(QObject):
     """Applies and remembers the theme; plot views listen to `changed` to recolour their items."""
 
@@ -115,7 +150,8 @@ def apply_theme(name: str) -> None:
     """Fusion style + palette for `name`, and pyqtgraph background/foreground to match."""
     app = QApplication.instance()
     if isinstance(app, QApplication):
-        app.setStyle("Fusion")
+        if not isinstance(app.style(), IndicatorStyle):
+            app.setStyle(IndicatorStyle())
         app.setPalette(_dark_palette() if name == "dark" else _light_palette())
     colors = PLOT_COLORS.get(name, PLOT_COLORS["dark"])
     pg.setConfigOptions(background=colors["background"], foreground=colors["foreground"], antialias=False)
