@@ -7,11 +7,10 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_API", "pyside6")
 
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QObject, Signal  # noqa: E402
+from stubs import StubController  # noqa: E402
 
 from tsstudio.config.schema import AUGMENTATIONS, AugmentationConfig  # noqa: E402
 from tsstudio.data.augmentations import preview_views  # noqa: E402
@@ -19,39 +18,9 @@ from tsstudio.gui.augment_view import AugmentationPreview, OrderedCheckList, met
 from tsstudio.gui.plots import stft_magnitude  # noqa: E402
 
 
-class FakeController(QObject):
-    """Stand-in with exactly the controller interface the views use."""
-
-    datasetSelected = Signal(str)
-    dataDirsChanged = Signal()
-
-    def __init__(self, dirs: list[str] | None = None, dataset_name: str = "CBF") -> None:
-        super().__init__()
-        self._dirs = list(dirs or [])
-        self.dataset_name = dataset_name
-
-    def select_dataset(self, name: str) -> None:
-        self.dataset_name = name
-        self.datasetSelected.emit(name)
-
-    def data_dirs(self) -> list[str]:
-        return list(self._dirs)
-
-    def add_data_dir(self, path: str) -> None:
-        self._dirs.append(str(path))
-        self.dataDirsChanged.emit()
-
-
-@pytest.fixture(autouse=True)
-def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / "xdg" / var.lower()))
-    monkeypatch.delenv("TSSTUDIO_DATA_DIR", raising=False)
-
-
 @pytest.fixture
 def preview(qtbot) -> AugmentationPreview:
-    view = AugmentationPreview(FakeController())
+    view = AugmentationPreview(StubController())
     qtbot.addWidget(view)
     qtbot.waitUntil(lambda: not view.is_busy() and view.views() is not None, timeout=20000)
     return view

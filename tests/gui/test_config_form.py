@@ -10,58 +10,16 @@ os.environ.setdefault("QT_API", "pyside6")
 import dataclasses  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from PySide6.QtCore import QObject, Signal  # noqa: E402
+from stubs import StubController, write_ucr  # noqa: E402
 
 from tsstudio.config import load_preset, to_dict  # noqa: E402
 from tsstudio.config.schema import RunConfig, sections  # noqa: E402
 from tsstudio.gui.config_form import ConfigForm, count_parameters  # noqa: E402
 
 
-class FakeController(QObject):
-    """Stand-in with exactly the controller interface the views use."""
-
-    datasetSelected = Signal(str)
-    dataDirsChanged = Signal()
-
-    def __init__(self, dirs: list[str] | None = None, dataset_name: str = "CBF") -> None:
-        super().__init__()
-        self._dirs = list(dirs or [])
-        self.dataset_name = dataset_name
-
-    def select_dataset(self, name: str) -> None:
-        if name != self.dataset_name:
-            self.dataset_name = name
-            self.datasetSelected.emit(name)
-
-    def data_dirs(self) -> list[str]:
-        return list(self._dirs)
-
-    def add_data_dir(self, path: str) -> None:
-        self._dirs.append(str(path))
-        self.dataDirsChanged.emit()
-
-
-def write_ucr(root: Path, name: str, length: int, n: int = 8) -> None:
-    """A tiny two-class dataset in UCR layout."""
-    rng = np.random.default_rng(0)
-    folder = root / name
-    folder.mkdir(parents=True)
-    for split in ("TRAIN", "TEST"):
-        lines = ["\t".join([str(i % 2 + 1)] + [f"{v:.5f}" for v in rng.standard_normal(length)]) for i in range(n)]
-        (folder / f"{name}_{split}.tsv").write_text("\n".join(lines) + "\n")
-
-
-@pytest.fixture(autouse=True)
-def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / "xdg" / var.lower()))
-    monkeypatch.delenv("TSSTUDIO_DATA_DIR", raising=False)
-
-
-def make_form(qtbot, controller: FakeController) -> ConfigForm:
+def make_form(qtbot, controller: StubController) -> ConfigForm:
     form = ConfigForm(controller)
     qtbot.addWidget(form)
 
@@ -73,7 +31,7 @@ def make_form(qtbot, controller: FakeController) -> ConfigForm:
 
 
 def test_form_is_built_from_the_schema(qtbot) -> None:
-    form = make_form(qtbot, FakeController())
+    form = make_form(qtbot, StubController())
     expected = [f"{name}.{f.name}" for name, section in sections(RunConfig()).items() for f in dataclasses.fields(section)]
     assert form.keys() == expected
     tip = form.field_editor("trainer.lr").toolTip()
@@ -87,7 +45,7 @@ def test_form_is_built_from_the_schema(qtbot) -> None:
 
 
 def test_invalid_value_shows_its_message_and_flips_validity(qtbot) -> None:
-    form = make_form(qtbot, FakeController())
+    form = make_form(qtbot, StubController())
     with qtbot.waitSignal(form.validityChanged) as blocker:
         form.field_editor("trainer.lr").setText("0")
     assert blocker.args == [False]
@@ -118,13 +76,13 @@ def test_invalid_value_shows_its_message_and_flips_validity(qtbot) -> None:
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_absent_device_is_invalid(qtbot) -> None:
-    form = make_form(qtbot, FakeController())
+    form = make_form(qtbot, StubController())
     form.set_value("trainer.device", "cuda")
     assert not form.is_valid() and "trainer.device" in form.error()
 
 
 def test_preset_fills_the_form(qtbot) -> None:
-    form = make_form(qtbot, FakeController())
+    form = make_form(qtbot, StubController())
     index = form.preset_combo.findData("vibcreg-warp")
     assert form.preset_combo.itemText(0) == "regular"
     with qtbot.waitSignal(form.configChanged):
@@ -139,7 +97,7 @@ def test_preset_fills_the_form(qtbot) -> None:
 
 
 def test_yaml_round_trip_and_errors(qtbot, tmp_path: Path) -> None:
-    form = make_form(qtbot, FakeController())
+    form = make_form(qtbot, StubController())
     form.apply_preset("barlowtwins-slice")
     form.set_value("trainer.lr", 3e-4)
     form.set_value("quantizer.codebook_size", 64)
@@ -170,7 +128,7 @@ def test_yaml_round_trip_and_errors(qtbot, tmp_path: Path) -> None:
 def test_derived_facts_follow_the_selected_dataset(qtbot, tmp_path: Path) -> None:
     root = tmp_path / "ucr"
     write_ucr(root, "Long500", 500)
-    controller = FakeController(dirs=[str(root)])
+    controller = StubController(dirs=[str(root)])
     form = make_form(qtbot, controller)
     facts = form.facts_text()
     assert "CBF (length 128)" in facts and "5 × 8" in facts and "40 tokens" in facts

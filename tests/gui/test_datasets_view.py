@@ -11,7 +11,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QObject, Qt, Signal  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from stubs import StubController, write_ucr  # noqa: E402
 
 from tsstudio.gui.datasets_view import DatasetsView  # noqa: E402
 from tsstudio.gui.plots import stft_magnitude  # noqa: E402
@@ -19,52 +20,7 @@ from tsstudio.gui.plots import stft_magnitude  # noqa: E402
 UCR_DIR = os.environ.get("TSSTUDIO_DATA_DIR", "").split(os.pathsep)[0]
 
 
-class FakeController(QObject):
-    """Stand-in with exactly the controller interface the views use."""
-
-    datasetSelected = Signal(str)
-    dataDirsChanged = Signal()
-
-    def __init__(self, dirs: list[str] | None = None, dataset_name: str = "CBF") -> None:
-        super().__init__()
-        self._dirs = list(dirs or [])
-        self.dataset_name = dataset_name
-        self.selected: list[str] = []
-
-    def select_dataset(self, name: str) -> None:
-        self.dataset_name = name
-        self.selected.append(name)
-        self.datasetSelected.emit(name)
-
-    def data_dirs(self) -> list[str]:
-        return list(self._dirs)
-
-    def add_data_dir(self, path: str) -> None:
-        self._dirs.append(str(path))
-        self.dataDirsChanged.emit()
-
-
-def write_ucr(root: Path, name: str, length: int, n_train: int = 12, n_test: int = 9, n_classes: int = 3, seed: int = 0) -> None:
-    """A small dataset in UCR layout (label first, tab-separated)."""
-    rng = np.random.default_rng(seed)
-    folder = root / name
-    folder.mkdir(parents=True)
-    t = np.linspace(0, 1, length)
-    for split, n in (("TRAIN", n_train), ("TEST", n_test)):
-        labels = np.arange(n) % n_classes + 1
-        rows = [np.sin(2 * np.pi * (lab + 1) * t) + 0.1 * rng.standard_normal(length) for lab in labels]
-        lines = ["\t".join([str(lab)] + [f"{v:.6f}" for v in row]) for lab, row in zip(labels, rows)]
-        (folder / f"{name}_{split}.tsv").write_text("\n".join(lines) + "\n")
-
-
-@pytest.fixture(autouse=True)
-def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / "xdg" / var.lower()))
-    monkeypatch.delenv("TSSTUDIO_DATA_DIR", raising=False)
-
-
-def make_view(qtbot, controller: FakeController) -> DatasetsView:
+def make_view(qtbot, controller: StubController) -> DatasetsView:
     view = DatasetsView(controller)
     qtbot.addWidget(view)
     qtbot.waitUntil(lambda: not view.is_busy() and view.current_dataset() is not None, timeout=20000)
@@ -81,7 +37,7 @@ def test_tmp_folder_is_listed_and_broken_dataset_greyed(qtbot, tmp_path: Path) -
     write_ucr(root, "Wave64", 64, n_classes=2)
     (root / "Broken").mkdir()
     (root / "Broken" / "Broken_TRAIN.tsv").write_text("1\t0.1\t0.2\n2\t0.3\t0.4\n")  # no TEST file
-    controller = FakeController()
+    controller = StubController()
     view = make_view(qtbot, controller)
     assert view.dataset_names() == ["CBF"]
     view.add_folder(str(root))
@@ -103,7 +59,7 @@ def test_tmp_folder_is_listed_and_broken_dataset_greyed(qtbot, tmp_path: Path) -
 
 @pytest.mark.skipif(not (UCR_DIR and Path(UCR_DIR).is_dir()), reason="set TSSTUDIO_DATA_DIR to a UCR folder to test real data")
 def test_real_ucr_folder_is_listed(qtbot) -> None:
-    controller = FakeController(dirs=[UCR_DIR])
+    controller = StubController(dirs=[UCR_DIR])
     view = make_view(qtbot, controller)
     names = view.dataset_names()
     expected = sorted(p.name for p in Path(UCR_DIR).iterdir() if any(p.glob(f"{p.name}_TRAIN.tsv*")))
@@ -114,7 +70,7 @@ def test_real_ucr_folder_is_listed(qtbot) -> None:
 
 
 def test_selecting_a_series_draws_it_and_its_spectrogram(qtbot) -> None:
-    view = make_view(qtbot, FakeController())
+    view = make_view(qtbot, StubController())
     d = view.current_dataset()
     assert d.name == "CBF"
     assert view.series_curves.count() == 10
@@ -155,7 +111,7 @@ def test_selecting_a_series_draws_it_and_its_spectrogram(qtbot) -> None:
 def test_stale_load_is_dropped_and_errors_are_shown(qtbot, tmp_path: Path) -> None:
     root = tmp_path / "ucr"
     write_ucr(root, "Tiny500", 500)
-    controller = FakeController(dirs=[str(root)])
+    controller = StubController(dirs=[str(root)])
     view = make_view(qtbot, controller)
     view.load("Tiny500")
     view.load("CBF")  # a newer request: the Tiny500 answer must be ignored
@@ -170,7 +126,7 @@ def test_stale_load_is_dropped_and_errors_are_shown(qtbot, tmp_path: Path) -> No
 def test_controller_selection_is_followed(qtbot, tmp_path: Path) -> None:
     root = tmp_path / "ucr"
     write_ucr(root, "Wave64", 64, n_classes=2)
-    controller = FakeController(dirs=[str(root)])
+    controller = StubController(dirs=[str(root)])
     view = make_view(qtbot, controller)
     controller.select_dataset("Wave64")
     wait_loaded(qtbot, view, "Wave64")
