@@ -247,3 +247,22 @@ def test_workspace_switch_is_remembered(qtbot, window: MainWindow, tmp_path: Pat
     assert window.controller.recent_workspaces()[0] == str(other.resolve())
     assert [a.text() for a in window.recent_menu.actions()][0] == str(other.resolve())
     assert str(other.resolve()) in window.workspace_label.text()
+
+
+def test_runs_list_columns_fit_the_sidebar_and_are_remembered(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    from tsstudio.gui.runs_view import COLUMNS, DEFAULT_HIDDEN, RunsView
+
+    runs = window.runs_view
+    table = runs.table
+    shown = [name for col, name in enumerate(COLUMNS) if not table.isColumnHidden(col)]
+    assert shown == [n for n in COLUMNS if n not in DEFAULT_HIDDEN]
+    assert not table.horizontalScrollBar().isVisible()  # nothing cut off at the default dock width
+    runs.set_column_visible("preset", True)
+    runs.set_column_visible("svm", False)
+    assert not table.isColumnHidden(COLUMNS.index("preset")) and table.isColumnHidden(COLUMNS.index("svm"))
+    again = RunsView(window.controller)
+    qtbot.addWidget(again)
+    assert not again.table.isColumnHidden(COLUMNS.index("preset"))
+    assert again.table.isColumnHidden(COLUMNS.index("svm"))
+    with pytest.raises(ValueError, match="name"):
+        runs.set_column_visible("name", False)

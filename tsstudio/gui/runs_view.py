@@ -16,6 +16,7 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPoint,
+    QSettings,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -45,6 +46,12 @@ COLUMNS = ("name", "status", "kind", "dataset", "preset", "seed", "steps", "val_
 METRIC_KEYS = {"val_loss": "val_loss", "svm": "svm_accuracy", "knn": "knn_accuracy", "perplexity": "perplexity"}
 STATUS_COLORS = {"running": "#4c9be8", "finished": "#59a14f", "stopped": "#edc948", "interrupted": "#f28e2b", "failed": "#e15759"}
 RESUMABLE = ("stopped", "interrupted")
+# The sidebar is narrow: these start hidden (the run name already says dataset and preset);
+# the header's context menu shows or hides any column, and the choice is remembered.
+DEFAULT_HIDDEN = ("kind", "dataset", "preset", "seed", "perplexity")
+HIDDEN_COLUMNS_KEY = "runs/hidden_columns"
+COLUMN_WIDTHS = {"status": 64, "kind": 64, "dataset": 70, "preset": 80, "seed": 36, "steps": 72,
+                 "val_loss": 60, "svm": 46, "knn": 46, "perplexity": 64}
 
 
 def scan_workspace(
@@ -231,12 +238,17 @@ class RunsView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setWordWrap(False)  # names break at hyphens otherwise, and rows are one line high
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        self.table.setColumnWidth(0, 200)
-        for col, width in zip(range(1, len(COLUMNS)), (64, 64, 70, 80, 36, 64, 64, 48, 48, 64)):
-            self.table.setColumnWidth(col, width)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the name takes what is left
+        header.setMinimumSectionSize(36)
+        for col, name in enumerate(COLUMNS[1:], start=1):
+            self.table.setColumnWidth(col, COLUMN_WIDTHS[name])
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
+        self._apply_hidden_columns(self.hidden_columns())
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.doubleClicked.connect(lambda index: self.open_run(self._path_at(index)))
@@ -268,6 +280,38 @@ class RunsView(QWidget):
         controller.workspaceChanged.connect(lambda _: self.refresh())
         controller.jobsChanged.connect(self._update_buttons)
         self.refresh()
+
+    # ------------------------------------------------------------------ columns
+    @staticmethod
+    def hidden_columns() -> list[str]:
+        """The columns the user has hidden (remembered across sessions)."""
+        value = QSettings().value(HIDDEN_COLUMNS_KEY, None)
+        if value is None:
+            return list(DEFAULT_HIDDEN)
+        names = [value] if isinstance(value, str) else list(value or [])
+        return [n for n in names if n in COLUMNS[1:]]
+
+    def set_column_visible(self, name: str, visible: bool) -> None:
+        """Show or hide a column (the name column always stays) and remember the choice."""
+        if name not in COLUMNS[1:]:
+            raise ValueError(f"unknown or fixed column {name!r}")
+        hidden = [n for n in self.hidden_columns() if n != name] + ([] if visible else [name])
+        QSettings().setValue(HIDDEN_COLUMNS_KEY, hidden)
+        self._apply_hidden_columns(hidden)
+
+    def _apply_hidden_columns(self, hidden: list[str]) -> None:
+        for col, name in enumerate(COLUMNS):
+            self.table.setColumnHidden(col, name in hidden)
+
+    def _header_menu(self, pos: QPoint) -> None:
+        menu = QMenu(self)
+        hidden = self.hidden_columns()
+        for name in COLUMNS[1:]:
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name not in hidden)
+            action.toggled.connect(lambda on, n=name: self.set_column_visible(n, on))
+        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
 
     # ------------------------------------------------------------------ listing
     def refresh(self) -> None:
