@@ -17,6 +17,7 @@ from tsstudio.eval.generative import (
     fcn_accuracy,
     fcn_features,
     fcn_probs,
+    first_validated_epoch,
     frechet_distance,
     generative_metrics,
     inception_score,
@@ -160,20 +161,42 @@ def test_ema_of_batch_accuracies_by_hand():
 
 def test_train_fcn_learns_toy_problem_and_tracks_ema():
     x, y = _toy(64)
-    xv, yv = _toy(200, seed=1)  # 200 validation series → batches of 128 and 72
+    xv, yv = _toy(200, seed=1)  # 200 validation series → 13 batches of the training batch size 16
     seen = []
     model, hist = train_fcn(
         x, y, 2, epochs=3, batch_size=16, device=CPU, x_val=xv, y_val=yv, callback=lambda e, m: seen.append(e)
     )
     assert not model.training
     assert fcn_accuracy(model, xv, yv, CPU) > 0.9
-    assert seen == [0, 1, 2] and len(hist["val_accuracy"]) == 3 and hist["steps"] == 12
+    assert seen == [0, 1, 2] and hist["val_epochs"] == [0, 1, 2] and hist["steps"] == 12
     assert hist["val_accuracy"][-1] == pytest.approx(fcn_accuracy(model, xv, yv, CPU))
-    # Six validation batches over the run, each weighted 0.01: the EMA is at most 1 − 0.99⁶.
-    assert 0.0 < hist["val_acc_ema"] <= 1 - 0.99**6 + 1e-12
+    # 39 validation batches over the run, each weighted 0.01: the EMA is at most 1 − 0.99³⁹.
+    assert 0.0 < hist["val_acc_ema"] <= 1 - 0.99**39 + 1e-12
     assert fcn_features(model, xv[:5], CPU).shape == (5, 128)
     probs = fcn_probs(model, xv[:5], CPU)
     assert probs.shape == (5, 2) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+def test_first_validated_epoch_by_hand():
+    # CAS on ECG5000: 4500 test series in batches of 256 → 18 batches an epoch. Earlier batches
+    # weigh 0.99^(18·E) together; 0.99^(18·76) ≈ 1.0e-6 > 1e-6 ≥ 0.99^(18·77), so 77 epochs matter.
+    assert first_validated_epoch(1000, 18, rate=0.01, tolerance=1e-6) == 1000 - 77
+    assert first_validated_epoch(50, 18, rate=0.01, tolerance=1e-6) == 0
+    assert first_validated_epoch(1000, 18, rate=0.01, tolerance=0.0) == 0
+    # log(0.5) / (13 · log 0.99) = 5.3 → the last 6 epochs.
+    assert first_validated_epoch(10, 13, rate=0.01, tolerance=0.5) == 4
+
+
+def test_skipped_validation_moves_the_ema_by_at_most_the_tolerance():
+    x, y = _toy(64)
+    xv, yv = _toy(200, seed=1)
+    full_model, full = train_fcn(x, y, 2, epochs=10, batch_size=16, device=CPU, x_val=xv, y_val=yv, ema_tolerance=0.0)
+    part_model, part = train_fcn(x, y, 2, epochs=10, batch_size=16, device=CPU, x_val=xv, y_val=yv, ema_tolerance=0.5)
+    assert full["val_epochs"] == list(range(10)) and part["val_epochs"] == [4, 5, 6, 7, 8, 9]
+    assert part["val_accuracy"] == full["val_accuracy"][4:]  # validation never changes training
+    assert np.array_equal(fcn_probs(full_model, xv, CPU), fcn_probs(part_model, xv, CPU))
+    bound = 0.99 ** (13 * 6)  # weight of everything before the validated epochs
+    assert 0.0 < full["val_acc_ema"] - part["val_acc_ema"] <= bound
 
 
 def test_train_fcn_should_stop_and_cas_cancel():
@@ -188,6 +211,8 @@ def test_cas_and_generative_metrics_shapes():
     x, y = _toy(32)
     out = cas(x, y, x[:8], y[:8], 2, epochs=1, device=CPU, batch_size=16)
     assert 0.0 <= out["cas_accuracy"] <= 1.0 and 0.0 <= out["cas_val_acc_ema"] <= 0.01
+    mixed = cas(x, y, x[:8], y[:8], 2, epochs=1, device=CPU, batch_size=16, precision="bf16")
+    assert 0.0 <= mixed["cas_accuracy"] <= 1.0 and 0.0 <= mixed["cas_val_acc_ema"] <= 0.01
     model = FCN(2).eval()
     gm = generative_metrics(model, x[:16], x[16:], CPU, x_real_train=x[:16])
     assert gm["real_fid_floor"] == pytest.approx(0.0, abs=1e-3) and gm["n_generated"] == 16

@@ -94,3 +94,18 @@ def test_prior_errors_are_one_line(capsys, tmp_path, tokenizer_run):
     code = main(["sample", str(tokenizer_run), "--out", str(tmp_path / "g.h5")])
     err = capsys.readouterr().err
     assert code == 1 and "not a prior run" in err
+
+
+def test_eval_of_a_prior_run_reports_fid_is_cas_and_stores_them(capsys, tmp_path, tokenizer_run):
+    prior = tmp_path / "p.h5"
+    assert main(["prior", "--tokenizer", str(tokenizer_run), "--max-steps", "3", "--out", str(prior), *FAST,
+                 *SMALL_PRIOR]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(prior), "--fcn-epochs", "2", "--cas-epochs", "2", "--cas-precision", "fp32"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["fid"] >= 0.0 and printed["real_fid_floor"] >= 0.0 and 1.0 <= printed["is_mean"] <= 3.0
+    assert 0.0 <= printed["cas_accuracy"] <= 1.0 and 0.0 < printed["cas_val_acc_ema"] <= 1.0
+    assert printed["cas_epochs"] == 2 and printed["cas_precision"] == "fp32" and printed["fcn_epochs"] == 2
+    with RunFile.open(prior) as run:
+        stored = run.evaluation()
+    assert stored["fid"] == pytest.approx(printed["fid"]) and stored["cas_precision"] == "fp32"

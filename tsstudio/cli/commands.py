@@ -136,7 +136,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         kind = run.kind
     if kind == "prior":
         results = evaluate_prior_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device,
-                                     fcn_epochs=args.fcn_epochs, cas_epochs=args.cas_epochs, with_cas=not args.no_cas)
+                                     fcn_epochs=args.fcn_epochs, cas_epochs=args.cas_epochs, with_cas=not args.no_cas,
+                                     cas_precision=args.cas_precision)
     else:
         results = evaluate_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device)
     print_json(results)

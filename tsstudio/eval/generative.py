@@ -30,10 +30,12 @@ import torch.nn.functional as F
 
 from tsstudio.data.dataset import Dataset
 from tsstudio.models.fcn import FCN
-from tsstudio.train.runtime import resolve_device, seed_everything
+from tsstudio.train.runtime import resolve_device, resolve_precision, seed_everything
 
 EMA_RATE = 0.01
-VAL_BATCH_SIZE = 128
+# Validation epochs whose batches weigh less than this, together, in the final `val_acc_ema`
+# are skipped: the reported EMA then moves by at most this much (accuracies lie in [0, 1]).
+EMA_TOLERANCE = 1e-6
 CACHE_FORMAT = 1
 
 Callback = Callable[[int, dict[str, Any]], None]
@@ -69,15 +71,33 @@ def ema_of_batch_accuracies(accs: Sequence[float], rate: float = EMA_RATE, start
     return ema
 
 
+def _autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
+    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+
+
+def first_validated_epoch(epochs: int, val_batches: int, rate: float = EMA_RATE, tolerance: float = EMA_TOLERANCE) -> int:
+    """The first epoch whose validation still matters to the final EMA of per-batch accuracies.
+
+    Every batch before the last `K` has, all together, weight `(1 − rate)^K` in the final EMA, so
+    validating only the last `⌈log(tolerance) / (val_batches · log(1 − rate))⌉` epochs changes the
+    reported value by at most `tolerance`. With tolerance 0 every epoch is validated.
+    """
+    if tolerance <= 0 or val_batches < 1 or not 0 < rate < 1:
+        return 0
+    needed = math.ceil(math.log(tolerance) / (val_batches * math.log1p(-rate)))
+    return max(0, epochs - needed)
+
+
 def _batch_accuracies(
-    model: FCN, x: torch.Tensor, y: torch.Tensor, device: torch.device, batch_size: int
+    model: FCN, x: torch.Tensor, y: torch.Tensor, device: torch.device, batch_size: int,
+    autocast_dtype: torch.dtype | None = None,
 ) -> tuple[list[float], int]:
     """Per-batch accuracies and the total number correct, model in eval mode, no gradient."""
     accs: list[float] = []
     correct = 0
     was_training = model.training
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), _autocast(device, autocast_dtype):
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size].to(device)
             yb = y[start : start + batch_size].to(device)
@@ -103,20 +123,26 @@ def train_fcn(
     y_val: np.ndarray | None = None,
     callback: Callback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    ema_tolerance: float = EMA_TOLERANCE,
+    autocast_dtype: torch.dtype | None = None,
 ) -> tuple[FCN, dict[str, Any]]:
     """Train an FCN from scratch with the method's classifier schedule (§7); returns (model in eval mode, history).
 
     AdamW, cross-entropy, shuffled mini-batches from in-memory tensors, cosine annealing stepped
     every batch from `lr` to 0 over `epochs · ⌈N/batch_size⌉` steps. When a validation set is
-    given it is evaluated after every epoch in batches of 128: the per-epoch accuracy is recorded
-    and every batch's accuracy feeds `val_acc_ema` (see `ema_of_batch_accuracies`).
+    given it is evaluated after each epoch in batches of `batch_size` (the method's CAS uses the
+    same batch for both): every batch's accuracy feeds `val_acc_ema` (see
+    `ema_of_batch_accuracies`). Epochs too early to move the final EMA by more than
+    `ema_tolerance` are not validated (`first_validated_epoch`); 0 validates every epoch.
+    `autocast_dtype` (e.g. bfloat16) runs forward passes under autocast; None is full float32.
     Seeds the global RNGs with `seed` (model init) and shuffles with its own generator.
     `should_stop()` is checked before every step; when it returns true training ends early and
     the history says `stopped: True`.
 
     History keys: `train_loss` (mean loss of the last epoch), `train_loss_per_epoch`,
-    `val_accuracy` (per epoch; empty without validation), `val_acc_ema` (None without
-    validation), `epochs_completed`, `steps`, `stopped`.
+    `val_accuracy` and `val_epochs` (accuracy per validated epoch, and which epochs those were;
+    empty without validation), `val_acc_ema` (None without validation), `epochs_completed`,
+    `steps`, `stopped`.
     """
     dev = _device(device)
     x = torch.from_numpy(_as_float32(x_train))
@@ -136,11 +162,14 @@ def train_fcn(
     steps_per_epoch = math.ceil(x.shape[0] / batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * steps_per_epoch), eta_min=0.0)
     shuffler = torch.Generator().manual_seed(seed)
+    val_batches = math.ceil(int(yv.shape[0]) / batch_size) if has_val else 0
+    first_val_epoch = first_validated_epoch(epochs, val_batches, tolerance=ema_tolerance)
 
     history: dict[str, Any] = {
         "train_loss": float("nan"),
         "train_loss_per_epoch": [],
         "val_accuracy": [],
+        "val_epochs": [],
         "val_acc_ema": 0.0 if has_val else None,
         "epochs_completed": 0,
         "steps": 0,
@@ -156,7 +185,8 @@ def train_fcn(
                 break
             idx = order[start : start + batch_size]
             xb, yb = x[idx].to(dev), y[idx].to(dev)
-            loss = F.cross_entropy(model(xb), yb)
+            with _autocast(dev, autocast_dtype):
+                loss = F.cross_entropy(model(xb).float(), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -170,10 +200,11 @@ def train_fcn(
         history["train_loss"] = epoch_loss
         history["train_loss_per_epoch"].append(epoch_loss)
         metrics: dict[str, Any] = {"train_loss": epoch_loss, "lr": float(optimizer.param_groups[0]["lr"])}
-        if has_val:
-            accs, correct = _batch_accuracies(model, xv, yv, dev, VAL_BATCH_SIZE)
+        if has_val and epoch >= first_val_epoch:
+            accs, correct = _batch_accuracies(model, xv, yv, dev, batch_size, autocast_dtype)
             val_acc = correct / int(yv.shape[0])
             history["val_accuracy"].append(val_acc)
+            history["val_epochs"].append(epoch)
             history["val_acc_ema"] = ema_of_batch_accuracies(accs, start=history["val_acc_ema"])
             metrics.update(val_accuracy=val_acc, val_acc_ema=history["val_acc_ema"])
         history["epochs_completed"] = epoch + 1
@@ -352,12 +383,16 @@ def cas(
     batch_size: int = 256,
     callback: Callback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    ema_tolerance: float = EMA_TOLERANCE,
+    precision: str = "fp32",
 ) -> dict[str, Any]:
     """Classification accuracy score: train a fresh FCN on synthetic data, test on real test data.
 
     Returns `cas_accuracy` (real-test accuracy after the last epoch) and `cas_val_acc_ema`
     (the method's reported EMA of per-validation-batch accuracies over the whole run).
     Both are None when `should_stop()` cancelled training, since a partial run is no CAS.
+    `precision` ("fp32", "bf16" or "auto", as for training) is the classifier's autocast: CAS trains
+    a new classifier at every evaluation, so mixed precision pays off where the hardware has it.
     """
     model, history = train_fcn(
         x_synthetic,
@@ -371,6 +406,8 @@ def cas(
         y_val=y_real_test,
         callback=callback,
         should_stop=should_stop,
+        ema_tolerance=ema_tolerance,
+        autocast_dtype=resolve_precision(precision, _device(device)),
     )
     if history["stopped"]:
         return {"cas_accuracy": None, "cas_val_acc_ema": None}

@@ -10,7 +10,7 @@ from tsstudio.errors import RunFileError
 from tsstudio.eval.tokenizer_eval import evaluate_tokenizer
 from tsstudio.store.models_io import dataset_of, load_tokenizer
 from tsstudio.store.runfile import RunFile, write_evaluation
-from tsstudio.train.runtime import resolve_device
+from tsstudio.train.runtime import precision_name, resolve_device, resolve_precision
 
 
 def evaluate_run(path: Path, data_dir: str | None = None, weights: str = "latest", device: str = "auto") -> dict[str, Any]:
@@ -36,6 +36,7 @@ def evaluate_prior_run(
     cas_epochs: int = 1000,
     with_cas: bool = True,
     seed: int = 0,
+    cas_precision: str = "auto",
 ) -> dict[str, Any]:
     """FID, IS and CAS of a prior run's samples (method §10), stored in its run file.
 
@@ -69,8 +70,9 @@ def evaluate_prior_run(
                 xs.append(gen.series)
                 ys.append(np.full(int(count), c, dtype=np.int64))
         results.update(cas(np.concatenate(xs), np.concatenate(ys), dataset.x_test, dataset.y_test, dataset.n_classes,
-                           epochs=cas_epochs, device=dev, seed=seed))
+                           epochs=cas_epochs, device=dev, seed=seed, precision=cas_precision))
         results["cas_epochs"] = cas_epochs
+        results["cas_precision"] = precision_name(resolve_precision(cas_precision, dev))
     results = {k: v for k, v in results.items() if v is not None}
     write_evaluation(path, results, arrays)
     return results
