@@ -101,6 +101,8 @@ def test_eval_of_a_prior_run_reports_fid_is_cas_and_stores_them(capsys, tmp_path
     assert main(["prior", "--tokenizer", str(tokenizer_run), "--max-steps", "3", "--out", str(prior), *FAST,
                  *SMALL_PRIOR]) == 0
     capsys.readouterr()
+    assert main(["report-priors", str(prior)]) == 1
+    assert "no generative evaluation yet" in capsys.readouterr().err
     assert main(["eval", str(prior), "--fcn-epochs", "2", "--cas-epochs", "2", "--cas-precision", "fp32"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["fid"] >= 0.0 and printed["real_fid_floor"] >= 0.0 and 1.0 <= printed["is_mean"] <= 3.0
@@ -109,3 +111,11 @@ def test_eval_of_a_prior_run_reports_fid_is_cas_and_stores_them(capsys, tmp_path
     with RunFile.open(prior) as run:
         stored = run.evaluation()
     assert stored["fid"] == pytest.approx(printed["fid"]) and stored["cas_precision"] == "fp32"
+    report = tmp_path / "report.md"
+    assert main(["report-priors", str(prior), "--out", str(report)]) == 0
+    text = report.read_text()
+    fid_row = f"| regular | regular (maskgit, seed 1) | FID (FCN features, generated vs real test) | {printed['fid']:.4f} | - |"
+    assert fid_row in text
+    assert f"| p.h5 | CBF | {printed['real_fid_floor']:.4f} |" in text
+    assert main(["report-priors", str(tokenizer_run)]) == 1
+    assert "not a prior run" in capsys.readouterr().err

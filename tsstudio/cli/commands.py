@@ -218,6 +218,17 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_priors(args: argparse.Namespace) -> int:
+    from tsstudio.sweep.reproduction import read_prior_result, stage2_report
+
+    text = stage2_report([read_prior_result(Path(p)) for p in args.runs])
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"report: {args.out}", file=sys.stderr)
+    sys.stdout.write(text)
+    return 0
+
+
 def cmd_ablate(args: argparse.Namespace) -> int:
     from tsstudio.sweep.ablation import DEFAULT_RATES, ablate
     from tsstudio.train import TrainingControl

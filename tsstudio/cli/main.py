@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True, help="folder for the run files and the report")
     p.add_argument("--quiet", action="store_true")
 
+    p = sub.add_parser("report-priors", help="tabulate evaluated prior runs' FID / IS / CAS beside the published figures")
+    p.add_argument("runs", nargs="+", metavar="PRIOR.h5")
+    p.add_argument("--out", metavar="REPORT.md", help="also write the table to this file")
+
     p = sub.add_parser("ablate", help="run an SSL ablation study over seeds and write its summary tables")
     p.add_argument("--dataset", required=True)
     p.add_argument("--method", required=True, choices=("barlowtwins", "vibcreg", "vicreg"))

@@ -131,3 +131,85 @@ def reproduce(
     path = out_dir / f"reproduction-{dataset}-{preset}.md"
     path.write_text(report(dataset, preset, epochs, results), encoding="utf-8")
     return path
+
+
+# (our evaluation key, published key, label)
+STAGE2_ROWS = (
+    ("fid", "FID", "FID (FCN features, generated vs real test)"),
+    ("is_mean", "IS_mean", "IS mean (10 splits)"),
+    ("is_std", "IS_std", "IS std over splits"),
+    ("cas_val_acc_ema", "val_acc_ema", "CAS (EMA of per-batch real-test accuracy)"),
+)
+
+
+@dataclass
+class PriorResult:
+    """An evaluated prior run: what it was trained on, how, and its stored evaluation."""
+
+    path: Path
+    dataset: str
+    tokenizer_preset: str
+    variant: str
+    prior_preset: str
+    seed: int | None
+    evaluation: dict[str, Any]
+
+
+def read_prior_result(path: Path) -> PriorResult:
+    """The evaluation stored in a prior run (by `tsstudio eval`) and the tokenizer preset it builds on."""
+    from tsstudio.errors import RunFileError
+    from tsstudio.store import RunFile
+
+    with RunFile.open(path) as run:
+        if run.kind != "prior":
+            raise RunFileError(f"{path}: is a {run.kind} run, not a prior run")
+        evaluation = {k: v for k, v in run.evaluation().items() if not hasattr(v, "shape")}
+        if "fid" not in evaluation:
+            raise RunFileError(f"{path}: has no generative evaluation yet; run `tsstudio eval {path}` first")
+        config = run.config
+        tokenizer_path = Path(str(run.attrs.get("tokenizer_run", "")))
+        seed = config.get("trainer", {}).get("seed")
+    tokenizer_preset = "?"
+    if tokenizer_path.is_file():
+        with RunFile.open(tokenizer_path) as tok:
+            tokenizer_preset = tok.preset or "?"
+    return PriorResult(path, str(config.get("data", {}).get("dataset", "?")), tokenizer_preset,
+                       str(config.get("prior", {}).get("variant", "?")), str(config.get("preset", "?")), seed, evaluation)
+
+
+def _pub(value: list[float] | None) -> str:
+    return f"{value[0]:.4g} ± {value[1]:.2g}" if value else "-"
+
+
+def stage2_report(results: Sequence[PriorResult]) -> str:
+    """Markdown: each evaluated prior's FID / IS / CAS beside the published figures for its tokenizer preset."""
+    published = published_results()
+    lines = [
+        "| tokenizer preset | prior | metric | tsstudio | published (mean ± std, 4 runs) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        pub = published.get(r.dataset, {}).get(r.tokenizer_preset, {})
+        prior = f"{r.variant} ({r.prior_preset}, seed {r.seed})"
+        for key, pub_key, label in STAGE2_ROWS:
+            value = r.evaluation.get(key)
+            ours = "-" if value is None else f"{float(value):.4f}"
+            lines.append(f"| {r.tokenizer_preset} | {prior} | {label} | {ours} | {_pub(pub.get(pub_key))} |")
+    lines += [
+        "",
+        "| prior run | dataset | real-vs-real FID floor (train vs test) | FCN test accuracy | FCN epochs | CAS epochs "
+        "| CAS precision | CAS final accuracy |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        e = r.evaluation
+
+        def f(key: str, digits: int = 4, e: dict[str, Any] = e) -> str:
+            value = e.get(key)
+            return "-" if value is None else (f"{value:.{digits}f}" if isinstance(value, float) else str(value))
+
+        lines.append(
+            f"| {r.path.name} | {r.dataset} | {f('real_fid_floor')} | {f('fcn_test_accuracy')} | {f('fcn_epochs')} | "
+            f"{f('cas_epochs')} | {f('cas_precision')} | {f('cas_accuracy')} |"
+        )
+    return "\n".join(lines) + "\n"
