@@ -104,7 +104,9 @@ def test_eval_of_a_prior_run_reports_fid_is_cas_and_stores_them(capsys, tmp_path
     assert main(["report-priors", str(prior)]) == 1
     assert "no generative evaluation yet" in capsys.readouterr().err
     assert main(["eval", str(prior), "--fcn-epochs", "2", "--cas-epochs", "2", "--cas-precision", "fp32"]) == 0
-    printed = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
+    assert all(stage in captured.err for stage in ("FCN classifier", "sampling", "CAS classifier"))  # progress
     assert printed["fid"] >= 0.0 and printed["real_fid_floor"] >= 0.0 and 1.0 <= printed["is_mean"] <= 3.0
     assert 0.0 <= printed["cas_accuracy"] <= 1.0 and 0.0 < printed["cas_val_acc_ema"] <= 1.0
     assert printed["cas_epochs"] == 2 and printed["cas_precision"] == "fp32" and printed["fcn_epochs"] == 2

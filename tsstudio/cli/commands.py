@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tsstudio.cli.main import install_stop_handler, print_json, print_table, resolve_out
-from tsstudio.cli.progress import ProgressBar
+from tsstudio.cli.progress import ProgressBar, StageProgress
 from tsstudio.config import apply_overrides, dump_yaml, from_dict, list_presets, load_preset, load_yaml
 from tsstudio.config.io import to_dict
 from tsstudio.config.schema import RunConfig
@@ -135,9 +135,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     with RunFile.open(args.run) as run:
         kind = run.kind
     if kind == "prior":
-        results = evaluate_prior_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device,
-                                     fcn_epochs=args.fcn_epochs, cas_epochs=args.cas_epochs, with_cas=not args.no_cas,
-                                     cas_precision=args.cas_precision)
+        bar = StageProgress(disable=args.quiet)
+        try:
+            results = evaluate_prior_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device,
+                                         fcn_epochs=args.fcn_epochs, cas_epochs=args.cas_epochs, with_cas=not args.no_cas,
+                                         cas_precision=args.cas_precision, progress=bar)
+        finally:
+            bar.close()
     else:
         results = evaluate_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device)
     print_json(results)

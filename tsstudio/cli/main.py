@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cas", action="store_true", help="prior runs: skip the CAS classifier")
     p.add_argument("--cas-precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="prior runs: the CAS classifier's precision (auto: bf16 where the device has it natively)")
+    p.add_argument("--quiet", action="store_true", help="prior runs: no progress bars")
 
     p = sub.add_parser("prior", help="train a MaskGIT prior on a finished tokenizer run's tokens")
     p.add_argument("--tokenizer", metavar="RUN.h5", help="the tokenizer run")

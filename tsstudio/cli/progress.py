@@ -52,3 +52,26 @@ class ProgressBar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class StageProgress:
+    """One tqdm bar per named stage of a long evaluation, fed `(stage, done, total)`."""
+
+    def __init__(self, disable: bool = False) -> None:
+        self.disable = disable
+        self.stage = ""
+        self.bar: tqdm | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.disable:
+            return
+        if stage != self.stage or self.bar is None:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=stage, file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,13 @@ def evaluate_prior_run(
     with_cas: bool = True,
     seed: int = 0,
     cas_precision: str = "auto",
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """FID, IS and CAS of a prior run's samples (method §10), stored in its run file.
 
     The FCN classifier is trained once per dataset and cached; its own test accuracy is reported
     so the figures can be judged, and real-vs-real FID (train vs test split) is the floor.
+    `progress(stage, done, total)` hears about the classifier epochs and the sampling.
     """
     import numpy as np
 
@@ -55,22 +58,36 @@ def evaluate_prior_run(
         if run.kind != "prior":
             raise RunFileError(f"{path}: is a {run.kind} run, not a prior run")
         dataset = dataset_of(run, data_dir)
+    def report(stage: str, total: int) -> Callable[[int, dict[str, Any]], None]:
+        return lambda epoch, _metrics: progress(stage, epoch + 1, total) if progress else None
+
     dev = resolve_device(device)
-    classifier, fcn_accuracy = cached_fcn(dataset, user_cache_dir() / "fcn", epochs=fcn_epochs, device=dev, seed=seed)
+    classifier, fcn_accuracy = cached_fcn(dataset, user_cache_dir() / "fcn", epochs=fcn_epochs, device=dev, seed=seed,
+                                          progress=report("FCN classifier (cached once per dataset)", fcn_epochs))
+    counts = cas_counts(dataset.y_train, dataset.n_classes) if with_cas else np.zeros(0, dtype=np.int64)
+    n_samples, done = dataset.n_test + int(counts.sum()), 0
+    if progress:
+        progress("sampling", 0, n_samples)
     generated = sample_prior(path, dataset.n_test, None, seed=seed, weights=weights)
+    done += dataset.n_test
+    if progress:
+        progress("sampling", done, n_samples)
     results: dict[str, Any] = {"weights": weights, "fcn_test_accuracy": fcn_accuracy, "fcn_epochs": fcn_epochs}
     results.update(generative_metrics(classifier, dataset.x_test, generated.series, dev, x_real_train=dataset.x_train))
     arrays = {"generated_unconditional": generated.series[: min(256, len(generated.series))]}
     if with_cas:
-        counts = cas_counts(dataset.y_train, dataset.n_classes)
         xs, ys = [], []
         for c, count in enumerate(counts):
             if count:
                 gen = sample_prior(path, int(count), c, seed=seed + 1 + c, weights=weights)
                 xs.append(gen.series)
                 ys.append(np.full(int(count), c, dtype=np.int64))
+                done += int(count)
+                if progress:
+                    progress("sampling", done, n_samples)
         results.update(cas(np.concatenate(xs), np.concatenate(ys), dataset.x_test, dataset.y_test, dataset.n_classes,
-                           epochs=cas_epochs, device=dev, seed=seed, precision=cas_precision))
+                           epochs=cas_epochs, device=dev, seed=seed, precision=cas_precision,
+                           callback=report("CAS classifier", cas_epochs)))
         results["cas_epochs"] = cas_epochs
         results["cas_precision"] = precision_name(resolve_precision(cas_precision, dev))
     results = {k: v for k, v in results.items() if v is not None}
