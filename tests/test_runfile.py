@@ -170,6 +170,13 @@ def test_contract_layout_and_roundtrip(tmp_path: Path) -> None:
         usage_steps, usage = rf.codebook_usage()
         np.testing.assert_array_equal(usage_steps, [10, 20, 30])
         np.testing.assert_array_equal(usage[2], np.arange(K) + 30)
+        newest = rf.snapshots(last=1)
+        np.testing.assert_array_equal(newest["steps"], [30])
+        assert newest["recon"].shape == (1, S, L) and newest["recon"][0, 0, 0] == 30
+        assert rf.snapshots(last=10)["recon"].shape == (3, S, L)
+        usage_steps, usage = rf.codebook_usage(last=2)
+        np.testing.assert_array_equal(usage_steps, [20, 30])
+        np.testing.assert_array_equal(usage[1], np.arange(K) + 30)
         step, epoch, state = rf.latest_checkpoint()
         assert step == 30 and epoch == pytest.approx(3.0)
         assert pickle.loads(state)["model"] == {"w": 30}

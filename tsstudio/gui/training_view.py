@@ -174,12 +174,12 @@ class FileSource:
             if not len(steps):
                 continue
             (d.train if name in train_names else d.evals)[name] = (steps, values)
-        snaps = run.snapshots()
+        snaps = run.snapshots(last=1)  # the view shows the newest; do not re-read the whole history
         if snaps["inputs"].size:
             d.inputs, d.labels = snaps["inputs"], snaps["labels"]
         if len(snaps["steps"]):
             d.recon, d.recon_step = snaps["recon"][-1], int(snaps["steps"][-1])
-        usage_steps, usage = run.codebook_usage()
+        usage_steps, usage = run.codebook_usage(last=1)
         if len(usage_steps):
             d.usage = usage[-1]
         for key, value in run.evaluation().items():

@@ -916,8 +916,11 @@ class RunFile:
                 out[name] = float(ds[ds.shape[0] - 1]["value"])
         return out
 
-    def snapshots(self) -> dict[str, np.ndarray]:
-        """Reconstruction snapshots: indices, labels, inputs (S,L), steps, epochs, recon (n,S,L)."""
+    def snapshots(self, last: int | None = None) -> dict[str, np.ndarray]:
+        """Reconstruction snapshots: indices, labels, inputs (S,L), steps, epochs, recon (n,S,L).
+
+        `last` reads only the newest `last` complete snapshots (a live view needs one, not all).
+        """
         out: dict[str, np.ndarray] = {}
         for key, name in (("indices", "indices"), ("labels", "labels"), ("inputs", "inputs")):
             ds = self._ds(f"snapshots/{name}")
@@ -928,18 +931,20 @@ class RunFile:
             return out
         # The writer appends recon, then epoch, then step: the step count bounds complete rows.
         n = min(step_ds.shape[0], epoch_ds.shape[0], recon_ds.shape[0])
-        out["steps"] = step_ds[:n]
-        out["epochs"] = epoch_ds[:n]
-        out["recon"] = recon_ds[:n]
+        first = 0 if last is None else max(0, n - last)
+        out["steps"] = step_ds[first:n]
+        out["epochs"] = epoch_ds[first:n]
+        out["recon"] = recon_ds[first:n]
         return out
 
-    def codebook_usage(self) -> tuple[np.ndarray, np.ndarray]:
-        """(steps (n,), usage (n, K)) token counts between consecutive snapshots."""
+    def codebook_usage(self, last: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(steps (n,), usage (n, K)) token counts between consecutive snapshots; `last`: only the newest rows."""
         step_ds, usage_ds = self._ds("codebook/step"), self._ds("codebook/usage")
         if step_ds is None or usage_ds is None:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.int64)
         n = min(step_ds.shape[0], usage_ds.shape[0])
-        return step_ds[:n], usage_ds[:n]
+        first = 0 if last is None else max(0, n - last)
+        return step_ds[first:n], usage_ds[first:n]
 
     def latest_checkpoint(self) -> tuple[int, float, bytes] | None:
         """(step, epoch, state bytes) of the newest complete checkpoint, or None."""
