@@ -120,3 +120,22 @@ def test_helpers() -> None:
         exc.__context__ = TsstudioError("trainer.device: 'cuda' was asked for")
         assert readable_error(exc) == "trainer.device: 'cuda' was asked for"
     assert readable_error(ValueError("bad\nmore")) == "ValueError: bad"
+
+
+def test_log_axis_labels_minor_ticks_only_where_they_fit(qapp) -> None:  # noqa: ANN001
+    import math
+
+    from tsstudio.gui.plots import LogAxis, minor_log_labels
+
+    assert minor_log_labels(300) == (2, 3, 5, 7) and minor_log_labels(100) == (5,) and minor_log_labels(20) == ()
+    axis = LogAxis("left")
+    axis.setLogMode(False, True)
+    axis.resize(60, 200)
+    values = [math.log10(v) for v in (0.2, 0.5, 1.0, 3.0)]
+    axis.setRange(-2, 1)  # three decades in 200 px: about 67 px a decade, room for the fives only
+    assert axis.logTickStrings(values, 1.0, None) == ["", "0.5", "1", ""]
+    axis.setRange(-0.5, 0.5)  # one decade in 200 px: twos and fives
+    assert axis.logTickStrings(values, 1.0, None) == ["0.2", "0.5", "1", ""]
+    axis.setRange(-0.25, 0.25)  # 400 px a decade
+    assert axis.logTickStrings(values, 1.0, None) == ["0.2", "0.5", "1", "3"]
+    assert axis.logTickStrings([-1.0, 0.0], 1.0, 1.0) == ["0.1", "1"]  # whole decades are always labelled

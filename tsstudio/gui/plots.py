@@ -19,7 +19,7 @@ import pyqtgraph as pg
 
 from tsstudio.models.stft import stft_magnitude
 
-__all__ = ["CurveSet", "SpectrogramPlot", "class_colors", "stft_magnitude"]
+__all__ = ["CurveSet", "LogAxis", "SpectrogramPlot", "class_colors", "minor_log_labels", "stft_magnitude"]
 
 # Tableau 10: distinguishable, colour-blind aware, readable on both dark and light backgrounds.
 _PALETTE = (
@@ -36,6 +36,35 @@ _PALETTE = (
 )
 
 COLORMAP = "viridis"
+
+
+def minor_log_labels(pixels_per_decade: float) -> tuple[int, ...]:
+    """Which minor mantissas (2…9) of a log axis get a label, given the room one decade has."""
+    if pixels_per_decade >= 240:
+        return (2, 3, 5, 7)
+    if pixels_per_decade >= 120:
+        return (2, 5)
+    if pixels_per_decade >= 60:
+        return (5,)
+    return ()
+
+
+class LogAxis(pg.AxisItem):
+    """An axis whose log mode labels decades always and minor ticks only where they have room.
+
+    pyqtgraph labels every minor tick (0.2 … 0.9) when few decades are in view, so on a
+    short plot the labels overprint each other; the tick lines themselves are kept.
+    """
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float | None) -> list[str]:  # noqa: N802
+        strings = super().logTickStrings(values, scale, spacing)
+        if spacing is not None:  # a level of whole decades
+            return strings
+        low, high = self.range
+        extent = self.size().height() if self.orientation in ("left", "right") else self.size().width()
+        keep = (1, *minor_log_labels(extent / max(high - low, 1e-9)))  # this level can hold the decades too
+        mantissas = [round(10 ** (v - np.floor(v + 1e-9))) for v in values]
+        return [s if m in keep else "" for s, m in zip(strings, mantissas)]
 
 
 def class_colors(n: int) -> list[QColor]:

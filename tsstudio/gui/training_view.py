@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
-from tsstudio.gui.plots import stft_magnitude
+from tsstudio.gui.plots import LogAxis, stft_magnitude
 from tsstudio.gui.theme import CURVE_COLORS, style_plot
 from tsstudio.gui.workers import TrainingJob
 
@@ -328,7 +328,7 @@ class TrainingView(QWidget):
 
         grid = QGridLayout()
         grid.setSpacing(4)
-        self.loss_plot = pg.PlotWidget(title="Loss terms")
+        self.loss_plot = pg.PlotWidget(title="Loss terms", axisItems={"left": LogAxis("left")})
         self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLogMode(y=True)
