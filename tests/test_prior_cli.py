@@ -110,6 +110,7 @@ def test_eval_of_a_prior_run_reports_fid_is_cas_and_stores_them(capsys, tmp_path
     assert printed["fid"] >= 0.0 and printed["real_fid_floor"] >= 0.0 and 1.0 <= printed["is_mean"] <= 3.0
     assert 0.0 <= printed["cas_accuracy"] <= 1.0 and 0.0 < printed["cas_val_acc_ema"] <= 1.0
     assert printed["cas_epochs"] == 2 and printed["cas_precision"] == "fp32" and printed["fcn_epochs"] == 2
+    assert len(list((tmp_path / "fcn-cache").glob("fcn-CBF-*.pt"))) == 1  # cached in the run's workspace
     with RunFile.open(prior) as run:
         stored = run.evaluation()
     assert stored["fid"] == pytest.approx(printed["fid"]) and stored["cas_precision"] == "fp32"

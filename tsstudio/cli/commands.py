@@ -139,7 +139,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         try:
             results = evaluate_prior_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device,
                                          fcn_epochs=args.fcn_epochs, cas_epochs=args.cas_epochs, with_cas=not args.no_cas,
-                                         cas_precision=args.cas_precision, progress=bar)
+                                         cas_precision=args.cas_precision, progress=bar,
+                                         fcn_cache=Path(args.fcn_cache) if args.fcn_cache else None)
         finally:
             bar.close()
     else:

@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", choices=("latest", "best"), default="latest")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--fcn-epochs", type=int, default=1000, help="prior runs: epochs of the cached FCN classifier")
+    p.add_argument("--fcn-cache", metavar="DIR", help="prior runs: where the FCN is cached (default: fcn-cache/ beside the run)")
     p.add_argument("--cas-epochs", type=int, default=1000, help="prior runs: epochs of the CAS classifier")
     p.add_argument("--no-cas", action="store_true", help="prior runs: skip the CAS classifier")
     p.add_argument("--cas-precision", choices=("auto", "fp32", "bf16"), default="auto",

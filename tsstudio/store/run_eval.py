@@ -28,6 +28,23 @@ def evaluate_run(path: Path, data_dir: str | None = None, weights: str = "latest
     return results
 
 
+FCN_CACHE_FOLDER = "fcn-cache"
+
+
+def fcn_cache_dir(run_path: Path) -> Path:
+    """Where a prior run's evaluation classifier is cached: `fcn-cache/` beside the run, in its workspace.
+
+    Every prior of a dataset in that workspace is then measured with the same classifier, and the
+    workspace carries it along. A read-only run folder falls back to the user cache folder.
+    """
+    import os
+
+    from tsstudio.config.settings import user_cache_dir
+
+    folder = Path(run_path).resolve().parent
+    return folder / FCN_CACHE_FOLDER if os.access(folder, os.W_OK) else user_cache_dir() / "fcn"
+
+
 def evaluate_prior_run(
     path: Path,
     data_dir: str | None = None,
@@ -39,16 +56,17 @@ def evaluate_prior_run(
     seed: int = 0,
     cas_precision: str = "auto",
     progress: Callable[[str, int, int], None] | None = None,
+    fcn_cache: Path | None = None,
 ) -> dict[str, Any]:
     """FID, IS and CAS of a prior run's samples (method §10), stored in its run file.
 
-    The FCN classifier is trained once per dataset and cached; its own test accuracy is reported
-    so the figures can be judged, and real-vs-real FID (train vs test split) is the floor.
+    The FCN classifier is trained once per dataset and cached (in `fcn_cache`, by default
+    `fcn_cache_dir(path)`); its own test accuracy is reported so the figures can be judged,
+    and real-vs-real FID (train vs test split) is the floor.
     `progress(stage, done, total)` hears about the classifier epochs and the sampling.
     """
     import numpy as np
 
-    from tsstudio.config.settings import user_cache_dir
     from tsstudio.eval.generative import cached_fcn, cas, cas_counts, generative_metrics
     from tsstudio.store.exports import sample_prior
 
@@ -62,7 +80,7 @@ def evaluate_prior_run(
         return lambda epoch, _metrics: progress(stage, epoch + 1, total) if progress else None
 
     dev = resolve_device(device)
-    classifier, fcn_accuracy = cached_fcn(dataset, user_cache_dir() / "fcn", epochs=fcn_epochs, device=dev, seed=seed,
+    classifier, fcn_accuracy = cached_fcn(dataset, fcn_cache or fcn_cache_dir(path), epochs=fcn_epochs, device=dev, seed=seed,
                                           progress=report("FCN classifier (cached once per dataset)", fcn_epochs))
     counts = cas_counts(dataset.y_train, dataset.n_classes) if with_cas else np.zeros(0, dtype=np.int64)
     n_samples, done = dataset.n_test + int(counts.sum()), 0
