@@ -75,9 +75,10 @@ def _mean_std(values: list[float]) -> str:
     if not values:
         return "-"
     mean = statistics.fmean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
     digits = 0 if abs(mean) >= 100 else 4
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    if len(values) == 1:  # one seed has no spread to report
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def report(dataset: str, preset: str, epochs: int, seeds: list[SeedResult]) -> str:
@@ -90,7 +91,8 @@ def report(dataset: str, preset: str, epochs: int, seeds: list[SeedResult]) -> s
         "final model (linear SVC C=1 and 5-NN on MinMax-scaled mean-pooled z_q, UCR train → UCR test).",
         f"Seeds: {', '.join(str(s.seed) for s in seeds)}. Published: mean ± sample std over 4 runs.",
         "",
-        "| metric | tsstudio (mean ± std) | published (mean ± std) | how they are measured |",
+        f"| metric | tsstudio ({'mean ± std' if len(seeds) > 1 else 'one seed'}) | published (mean ± std) "
+        "| how they are measured |",
         "|---|---|---|---|",
     ]
     for key, pub_key, label, note in STAGE1_ROWS:
