@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tsstudio.cli.main import install_stop_handler, print_json, print_table, resolve_out
+from tsstudio.cli.output import install_stop_handler, print_json, print_table, resolve_out
 from tsstudio.cli.progress import ProgressBar, StageProgress
 from tsstudio.config import apply_overrides, dump_yaml, from_dict, list_presets, load_preset, load_yaml
 from tsstudio.config.io import to_dict
