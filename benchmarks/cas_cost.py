@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import median_time
 
 from tsstudio.eval.generative import first_validated_epoch
 from tsstudio.models.fcn import FCN
@@ -49,15 +48,6 @@ def validate(model: FCN, x: torch.Tensor, batch: int, dtype: torch.dtype | None)
         for start in range(0, x.shape[0], batch):
             model(x[start : start + batch]).argmax(1)
 
-
-def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import copy
 import math
-import statistics
-import time
 
 import torch
+from timing import median_time
 
 from tsstudio.config import RunConfig
 from tsstudio.models import Tokenizer
@@ -51,15 +50,6 @@ def straightforward_decoding(prior: MaskGITPrior, n: int, labels: torch.Tensor, 
             tokens = tokens.scatter(1, confidence.topk(still, dim=1, largest=False).indices, mask_id)
     return tokens
 
-
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -95,9 +85,9 @@ def main() -> None:
     print("| guidance | straightforward fp32 (s) | tsstudio fp32 (s) | speed-up | tsstudio bf16 (s) | speed-up |")
     print("|---|---|---|---|---|---|")
     for guidance in (1.0, 2.0):
-        base = timed(lambda g=guidance: baseline(g), args.repeats)
-        fast = timed(lambda g=guidance: ours(g), args.repeats)
-        half = timed(lambda g=guidance: ours_bf16(g), args.repeats) if bf16 else math.nan
+        base = median_time(lambda g=guidance: baseline(g), args.repeats)
+        fast = median_time(lambda g=guidance: ours(g), args.repeats)
+        half = median_time(lambda g=guidance: ours_bf16(g), args.repeats) if bf16 else math.nan
         print(f"| {guidance:g} | {base:.3f} | {fast:.3f} | {base / fast:.2f}× | {half:.3f} | {base / half:.2f}× |")
 
 
