@@ -23,7 +23,7 @@ from timing import median_time
 
 from tsstudio.eval.generative import first_validated_epoch
 from tsstudio.models.fcn import FCN
-from tsstudio.train.runtime import cpu_has_native_bf16
+from tsstudio.models.runtime import cpu_has_native_bf16
 
 
 def autocast(dtype: torch.dtype | None) -> torch.autocast:

@@ -22,7 +22,7 @@ from timing import median_time
 from tsstudio.config import RunConfig
 from tsstudio.models import Tokenizer
 from tsstudio.models.maskgit import MaskGITPrior, remaining_after_step
-from tsstudio.train.runtime import cpu_has_native_bf16
+from tsstudio.models.runtime import cpu_has_native_bf16
 
 
 @torch.no_grad()

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from tsstudio.data.dataset import Dataset
 from tsstudio.models.fcn import FCN
-from tsstudio.train.runtime import resolve_device, resolve_precision, seed_everything
+from tsstudio.models.runtime import resolve_device, resolve_precision, seed_everything
 
 EMA_RATE = 0.01
 # Validation epochs whose batches weigh less than this, together, in the final `val_acc_ema`

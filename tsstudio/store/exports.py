@@ -19,11 +19,11 @@ import torch
 import tsstudio
 from tsstudio.config.io import to_dict
 from tsstudio.errors import RunFileError
+from tsstudio.models.runtime import resolve_precision
 from tsstudio.models.tokenizer import Tokenizer
+from tsstudio.models.tokens import extract_tokens
 from tsstudio.store.models_io import dataset_of, load_prior, load_tokenizer
 from tsstudio.store.runfile import RunFile
-from tsstudio.train.prior_trainer import extract_tokens
-from tsstudio.train.runtime import resolve_precision
 
 EXPORT_VERSION = 1
 COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}

@@ -9,9 +9,9 @@ from typing import Any
 from tsstudio.config.io import from_dict
 from tsstudio.errors import RunFileError
 from tsstudio.eval.tokenizer_eval import evaluate_tokenizer
+from tsstudio.models.runtime import precision_name, resolve_device, resolve_precision
 from tsstudio.store.models_io import dataset_of, load_tokenizer
 from tsstudio.store.runfile import RunFile, write_evaluation
-from tsstudio.train.runtime import precision_name, resolve_device, resolve_precision
 
 
 def evaluate_run(path: Path, data_dir: str | None = None, weights: str = "latest", device: str = "auto") -> dict[str, Any]:

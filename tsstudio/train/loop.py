@@ -22,15 +22,9 @@ from tsstudio.config.io import from_dict, to_dict
 from tsstudio.config.schema import RunConfig
 from tsstudio.data.dataset import Dataset
 from tsstudio.errors import TsstudioError
+from tsstudio.models.runtime import precision_name, resolve_device, resolve_precision, seed_everything, set_threads
 from tsstudio.train.events import Checkpoint, EventCallback, Failed, Finished, RunStarted, StepMetrics
-from tsstudio.train.runtime import (
-    TrainingControl,
-    precision_name,
-    resolve_device,
-    resolve_precision,
-    seed_everything,
-    set_threads,
-)
+from tsstudio.train.runtime import TrainingControl
 
 
 def serialize(obj: Any) -> bytes:

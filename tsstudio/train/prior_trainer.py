@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
 from tsstudio.config.io import to_dict
 from tsstudio.config.schema import RunConfig
 from tsstudio.data.dataset import Dataset
-from tsstudio.eval.features import batches, eval_mode
+from tsstudio.models.batching import eval_mode
 from tsstudio.models.maskgit import MaskGITPrior
 from tsstudio.models.quantizer import perplexity
 from tsstudio.models.tokenizer import Tokenizer
+from tsstudio.models.tokens import extract_tokens
 from tsstudio.train.events import BestWeights, EvalMetrics, EventCallback, RunStarted, Snapshot
 from tsstudio.train.loop import TrainingLoop, fast_adamw, serialize
 from tsstudio.train.runtime import TrainingControl
@@ -30,14 +30,6 @@ def freeze(tokenizer: Tokenizer) -> Tokenizer:
     for p in tokenizer.parameters():
         p.requires_grad_(False)
     return tokenizer
-
-
-@torch.no_grad()
-def extract_tokens(tokenizer: Tokenizer, x: np.ndarray, device: torch.device, batch_size: int = 512) -> torch.Tensor:
-    """Nearest-code token grids of a split, flattened row-major to (N, H·W) (frequency-major order)."""
-    with eval_mode(tokenizer):
-        grids = [tokenizer.tokens(xb).flatten(1) for xb in batches(x, batch_size, device)]
-    return torch.cat(grids)
 
 
 @torch.no_grad()

@@ -1,72 +1,23 @@
-"""Device, precision, thread and seed choices shared by every training loop."""
+"""The stop/pause flags a training loop checks; the device helpers live in `tsstudio.models.runtime`.
+
+Importing this module does not import torch, so front ends can hold a `TrainingControl` cheaply.
+"""
 
 from __future__ import annotations
 
-import random
 import threading
+from typing import Any
 
-import numpy as np
-import torch
-
-from tsstudio.errors import ConfigError
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA, then MPS, then CPU; an explicit device that is absent is an error."""
-    cuda = torch.cuda.is_available()
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    if name == "auto":
-        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if name == "cuda" and not cuda:
-        raise ConfigError("trainer.device: 'cuda' was asked for but no CUDA device is available")
-    if name == "mps" and not mps:
-        raise ConfigError("trainer.device: 'mps' was asked for but no MPS device is available")
-    return torch.device(name)
+# Older import paths (`from tsstudio.train.runtime import resolve_device`) keep working, lazily.
+_MOVED = ("cpu_has_native_bf16", "precision_name", "resolve_device", "resolve_precision", "seed_everything", "set_threads")
 
 
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU executes bf16 matrix work natively (AVX512-BF16 or AMX)."""
-    cpu = getattr(torch.backends, "cpu", None)
-    capability = cpu.get_cpu_capability() if cpu else ""
-    if capability in ("AVX512_BF16", "AMX") or "AMX" in capability:
-        return True
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from tsstudio.models import runtime
 
-
-def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype for a precision setting, or None for full float32."""
-    if name == "fp32":
-        return None
-    if name == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
-    if device.type == "cpu":
-        return torch.bfloat16 if cpu_has_native_bf16() else None
-    return None
-
-
-def precision_name(dtype: torch.dtype | None) -> str:
-    """`bf16` or `fp32`, for run files and displays."""
-    return "bf16" if dtype == torch.bfloat16 else "fp32"
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch so a run is reproducible on the same device."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def set_threads(n: int) -> None:
-    """Set torch's intra-op CPU threads when `n` > 0."""
-    if n > 0 and torch.get_num_threads() != n:
-        torch.set_num_threads(n)
+        return getattr(runtime, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TrainingControl:
