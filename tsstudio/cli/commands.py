@@ -84,12 +84,13 @@ def run_with_progress(args: argparse.Namespace, out: Path, start: Any) -> int:
     from tsstudio.train import TrainingControl
 
     control = TrainingControl()
-    install_stop_handler(control)
+    restore_signals = install_stop_handler(control)
     bar = ProgressBar(disable=args.quiet)
     try:
         trainer = start(control, [bar])
     finally:
         bar.close()
+        restore_signals()
     if trainer.status == "failed":
         raise TsstudioError(f"training failed: {bar.failure or 'see the run file'} (run file: {out})")
     print(f"{trainer.status}: {out} (step {trainer.step}/{trainer.budget.total_steps})", file=sys.stderr)
@@ -209,7 +210,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from tsstudio.train import TrainingControl
 
     control = TrainingControl()
-    install_stop_handler(control)
+    restore_signals = install_stop_handler(control)
     bar = ProgressBar(disable=args.quiet)
     try:
         path = reproduce(
@@ -218,6 +219,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
+        restore_signals()
     sys.stdout.write(path.read_text(encoding="utf-8"))
     print(f"report: {path}", file=sys.stderr)
     return 0
@@ -240,7 +242,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
     budget = [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"] if args.epochs else [f"trainer.max_steps={args.max_steps}"]
     control = TrainingControl()
-    install_stop_handler(control)
+    restore_signals = install_stop_handler(control)
     bar = ProgressBar(disable=args.quiet)
     try:
         csv_path, md_path = ablate(
@@ -249,6 +251,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
+        restore_signals()
     sys.stdout.write(md_path.read_text(encoding="utf-8"))
     print(f"tables: {csv_path}, {md_path}", file=sys.stderr)
     return 0

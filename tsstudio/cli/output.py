@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tsstudio.errors import TsstudioError
 
 
-def install_stop_handler(control) -> None:  # noqa: ANN001 - TrainingControl, imported lazily
-    """Turn SIGINT/SIGTERM into a cooperative stop (checkpoint, status `stopped`)."""
+def install_stop_handler(control) -> Callable[[], None]:  # noqa: ANN001 - TrainingControl, imported lazily
+    """Turn SIGINT/SIGTERM into a cooperative stop (checkpoint, status `stopped`).
+
+    Returns a function that puts the previous handlers back; call it when the command's work
+    ends, so a caller embedding `tsstudio.cli.main` keeps its own signal handling.
+    """
 
     def handler(signum, frame):  # noqa: ANN001, ARG001
         if control.stop_requested:
@@ -19,8 +24,13 @@ def install_stop_handler(control) -> None:  # noqa: ANN001 - TrainingControl, im
         print("\nstopping after this step (press Ctrl-C again to abort)...", file=sys.stderr)
         control.request_stop()
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+    return restore
 
 
 def print_json(obj: object) -> None:
