@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 UCR_DIR = os.environ.get("TSSTUDIO_DATA_DIR", "")
-needs_ucr = pytest.mark.skipif(
+_skip_without_ucr = pytest.mark.skipif(
     not (UCR_DIR and Path(UCR_DIR.split(os.pathsep)[0]).is_dir()),
     reason="set TSSTUDIO_DATA_DIR to the UCR folder (../shared/data/ucr) to run tests on real UCR data",
 )
+
+
+def needs_ucr(test: Callable) -> Callable:
+    """Mark a test `ucr` (left out of the default selection, run in CI) and skip it without the data."""
+    return pytest.mark.ucr(_skip_without_ucr(test))
 
 
 QUICK = [
@@ -23,3 +29,10 @@ QUICK = [
     "trainer.device=cpu",
     "trainer.num_threads=2",
 ]
+
+# `--set` flags for a tiny, fast tokenizer run from the command line (a 1-step run takes about a second).
+TINY_CLI = [flag for pair in (("--set", s) for s in (
+    "trainer.device=cpu", "trainer.precision=fp32", "trainer.batch_size=16", "trainer.num_threads=2",
+    "encoder.dim=8", "decoder.dim=8", "encoder.n_resnet_blocks=1", "decoder.n_resnet_blocks=1",
+    "quantizer.codebook_size=8", "probes.at_start=false",
+)) for flag in pair]

@@ -111,6 +111,7 @@ def _wait_for_steps(path: Path, n: int, timeout: float = 120.0) -> RunFile:
     raise AssertionError(f"{path} never reached {n} steps")
 
 
+@pytest.mark.slow
 def test_live_reading_kill_and_resume(tmp_path, capsys):
     run_path = tmp_path / "live.h5"
     proc = _spawn_training(run_path, steps=400)
@@ -142,6 +143,7 @@ def test_live_reading_kill_and_resume(tmp_path, capsys):
         assert resumed.status == "finished"
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_with_a_checkpoint(tmp_path):
     run_path = tmp_path / "stop.h5"
     proc = _spawn_training(run_path, steps=400)
@@ -218,6 +220,7 @@ def test_eval_of_a_non_run_file_is_one_line(capsys, tmp_path):
     assert code == 1 and str(bogus) in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_core_never_imports_qt():
     code = (
         "import sys, pkgutil, importlib, tsstudio\n"

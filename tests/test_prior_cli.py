@@ -96,6 +96,7 @@ def test_prior_errors_are_one_line(capsys, tmp_path, tokenizer_run):
     assert code == 1 and "not a prior run" in err
 
 
+@pytest.mark.slow
 def test_eval_of_a_prior_run_reports_fid_is_cas_and_stores_them(capsys, tmp_path, tokenizer_run):
     prior = tmp_path / "p.h5"
     assert main(["prior", "--tokenizer", str(tokenizer_run), "--max-steps", "3", "--out", str(prior), *FAST,

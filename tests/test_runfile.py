@@ -275,6 +275,7 @@ READER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_second_process_reads_while_writing(tmp_path: Path) -> None:
     path = tmp_path / "live.h5"
     writer = RunFileWriter(path, flush_every_s=0.0)
@@ -374,6 +375,7 @@ def write_then_kill(path: Path, checkpoints: int = 3) -> int:
     return last
 
 
+@pytest.mark.slow
 def test_sigkilled_writer_leaves_readable_file(tmp_path: Path) -> None:
     path = tmp_path / "killed.h5"
     last = write_then_kill(path)
@@ -398,6 +400,7 @@ def test_sigkilled_writer_leaves_readable_file(tmp_path: Path) -> None:
     assert swmr
 
 
+@pytest.mark.slow
 def test_write_evaluation_on_killed_file(tmp_path: Path) -> None:
     path = tmp_path / "killed.h5"
     write_then_kill(path, checkpoints=2)
@@ -470,6 +473,7 @@ def test_resume_truncates_at_checkpoint_step(tmp_path: Path) -> None:
         assert rf.step == 15
 
 
+@pytest.mark.slow
 def test_resume_after_kill_and_best_kept(tmp_path: Path) -> None:
     path = tmp_path / "killed.h5"
     last = write_then_kill(path, checkpoints=3)

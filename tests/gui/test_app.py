@@ -74,6 +74,7 @@ def test_window_geometry_and_theme_persist(qtbot, workspace: Path) -> None:  # n
     assert (second.width(), second.height()) == (701, 503)
 
 
+@pytest.mark.slow
 def test_training_from_the_gui_finishes_with_a_complete_run_file(qtbot, window: MainWindow, tiny) -> None:  # noqa: ANN001
     config = tiny("trainer.max_steps=6")
     if window._has_form:
@@ -105,6 +106,7 @@ def test_training_from_the_gui_finishes_with_a_complete_run_file(qtbot, window: 
     qtbot.waitUntil(lambda: job.path in window.runs_view.paths(), timeout=5000)
 
 
+@pytest.mark.slow
 def test_stop_mid_run_then_resume_from_the_runs_list(qtbot, window: MainWindow, tiny) -> None:  # noqa: ANN001
     job = window.start_training(tiny("trainer.max_steps=40"))
     qtbot.waitUntil(lambda: job.read(10**9).step >= 2, timeout=TRAIN_TIMEOUT_MS)
@@ -187,6 +189,7 @@ def test_training_view_draws_a_finished_run_file(qtbot, workspace: Path, finishe
     assert not view.loss_curves["loss"][0].isVisible()
 
 
+@pytest.mark.slow
 def test_run_written_by_another_process_appears(qtbot, window: MainWindow, workspace: Path) -> None:  # noqa: ANN001
     out = workspace / "x.h5"
     sets = [

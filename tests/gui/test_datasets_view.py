@@ -57,6 +57,7 @@ def test_tmp_folder_is_listed_and_broken_dataset_greyed(qtbot, tmp_path: Path) -
     assert view.current_dataset().length == 64
 
 
+@pytest.mark.ucr
 @pytest.mark.skipif(not (UCR_DIR and Path(UCR_DIR).is_dir()), reason="set TSSTUDIO_DATA_DIR to a UCR folder to test real data")
 def test_real_ucr_folder_is_listed(qtbot) -> None:
     controller = StubController(dirs=[UCR_DIR])

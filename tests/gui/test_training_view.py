@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
@@ -72,6 +73,7 @@ def test_pause_resume_stop_buttons(qtbot, workspace: Path, tiny) -> None:  # noq
     assert not view.stop_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_follows_a_run_file_written_by_another_process(qtbot, workspace: Path) -> None:  # noqa: ANN001
     out = workspace / "cli.h5"
     sets = ["encoder.dim=16", "decoder.dim=16", "trainer.batch_size=32", "probes.at_start=false"]
