@@ -1,13 +1,16 @@
-"""A terminal progress bar fed by training events."""
+"""A terminal progress bar fed by training events.
+
+tqdm and the event types import on first use, so the commands that never train (presets,
+config, datasets, runs) do not pay for them at start-up.
+"""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
-from tsstudio.train.events import EvalMetrics, Failed, Finished, RunStarted, StepMetrics
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class ProgressBar:
@@ -20,11 +23,15 @@ class ProgressBar:
         self.failure = ""
 
     def __call__(self, event: Any) -> None:
+        from tsstudio.train.events import EvalMetrics, Failed, Finished, RunStarted, StepMetrics
+
         if isinstance(event, Failed):
             self.failure = event.message
         if self.disable:
             return
         if isinstance(event, RunStarted):
+            from tqdm import tqdm
+
             self.bar = tqdm(
                 total=event.total_steps,
                 initial=event.start_step,
@@ -66,6 +73,8 @@ class StageProgress:
         if self.disable:
             return
         if stage != self.stage or self.bar is None:
+            from tqdm import tqdm
+
             self.close()
             self.stage = stage
             self.bar = tqdm(total=total, desc=stage, file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
