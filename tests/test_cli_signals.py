@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 
+from support import TINY_CLI
+
 from tsstudio.cli.main import main
 from tsstudio.cli.output import install_stop_handler
 from tsstudio.train import TrainingControl
@@ -37,9 +39,7 @@ def test_train_command_leaves_the_process_signal_handlers_as_it_found_them(tmp_p
     try:
         signal.signal(signal.SIGINT, _own_handler)
         signal.signal(signal.SIGTERM, _own_handler)
-        code = main(["train", "--dataset", "CBF", "--max-steps", "1", "--out", str(tmp_path / "run.h5"), "--quiet",
-                     "--set", "trainer.device=cpu", "--set", "trainer.batch_size=16", "--set", "probes.at_start=false",
-                     "--set", "probes.every_epochs=0"])
+        code = main(["train", "--dataset", "CBF", "--max-steps", "1", "--out", str(tmp_path / "run.h5"), "--quiet", *TINY_CLI])
         assert code == 0, capsys.readouterr().err
         assert signal.getsignal(signal.SIGINT) is _own_handler
         assert signal.getsignal(signal.SIGTERM) is _own_handler
