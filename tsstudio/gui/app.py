@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from tsstudio.gui.xcb_check import xcb_problem
+
 
 def _ensure_streams() -> None:
     """GUI launchers on Windows give no console: libraries that print (tqdm) need some stream."""
@@ -31,6 +33,10 @@ def create_app(argv: list[str] | None = None) -> object:
 def main(argv: list[str] | None = None) -> int:
     """Start the app: Fusion style, saved theme, the main window; returns the exit code."""
     _ensure_streams()
+    problem = xcb_problem(os.environ)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     app = create_app(argv)
     from tsstudio.gui.main_window import MainWindow
     from tsstudio.gui.theme import ThemeManager
