@@ -30,6 +30,22 @@ def create_app(argv: list[str] | None = None) -> object:
     return app
 
 
+def show_loading_window(app: object) -> object:
+    """A small window saying the app is loading, painted at once, before the heavy modules
+    (torch, the views) are imported; `finish(window)` closes it when the main window shows."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    pixmap = QPixmap(420, 120)
+    pixmap.fill(QColor("#2b2d31"))
+    splash = QSplashScreen(pixmap)
+    splash.showMessage("tsstudio\nloading…", Qt.AlignmentFlag.AlignCenter, QColor("#e6e6e6"))
+    splash.show()
+    app.processEvents()  # type: ignore[attr-defined]
+    return splash
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the app: Fusion style, saved theme, the main window; returns the exit code."""
     _ensure_streams()
@@ -38,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 1
     app = create_app(argv)
+    splash = show_loading_window(app)
     from tsstudio.gui.main_window import MainWindow
     from tsstudio.gui.theme import ThemeManager
 
@@ -45,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     theme.apply()
     window = MainWindow(theme=theme)
     window.show()
+    splash.finish(window)  # type: ignore[attr-defined]
     return int(app.exec())  # type: ignore[attr-defined]
 
 
