@@ -9,6 +9,10 @@ import pytest
 from support import UCR_DIR
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One torch/OpenMP thread: the nets here are tiny, and on a shared 2-core machine two threads
+# that spin-wait for each other made compute tests many times slower (set before torch loads;
+# subprocesses inherit it).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)

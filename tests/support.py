@@ -27,12 +27,12 @@ QUICK = [
     "trainer.val_every_epochs=2",
     "probes.every_epochs=2",
     "trainer.device=cpu",
-    "trainer.num_threads=2",
+    "trainer.num_threads=1",
 ]
 
 # `--set` flags for a tiny, fast tokenizer run from the command line (a 1-step run takes about a second).
 TINY_CLI = [flag for pair in (("--set", s) for s in (
-    "trainer.device=cpu", "trainer.precision=fp32", "trainer.batch_size=16", "trainer.num_threads=2",
+    "trainer.device=cpu", "trainer.precision=fp32", "trainer.batch_size=16", "trainer.num_threads=1",
     "encoder.dim=8", "decoder.dim=8", "encoder.n_resnet_blocks=1", "decoder.n_resnet_blocks=1",
     "quantizer.codebook_size=8", "probes.at_start=false",
 )) for flag in pair]
