@@ -28,7 +28,7 @@ def process_time(argv: list[str], cwd: str, repeats: int) -> float:
     """Median wall time of one `python ARGV` process, output discarded."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     return median_time(lambda: subprocess.run([sys.executable, *argv], cwd=cwd, env=env, check=True,
-                                              stdout=subprocess.DEVNULL), repeats)
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), repeats)
 
 
 def main() -> None:

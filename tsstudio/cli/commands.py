@@ -14,11 +14,12 @@ from tsstudio.cli.progress import ProgressBar, StageProgress
 from tsstudio.config import apply_overrides, dump_yaml, from_dict, list_presets, load_preset, load_yaml
 from tsstudio.config.io import to_dict
 from tsstudio.config.schema import RunConfig
-from tsstudio.data import list_datasets
 from tsstudio.errors import RunFileError, TsstudioError
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
+    from tsstudio.data import list_datasets  # imports numpy, which presets and config do without
+
     infos = list_datasets(args.data_dir)
     rows = []
     for info in infos:
