@@ -93,6 +93,9 @@ def cmd_results(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise TsstudioError(f"{folder}: folder not found")
+    for option, target in (("--csv", args.csv), ("--markdown", args.markdown)):
+        if target and not Path(target).resolve().parent.is_dir():
+            raise TsstudioError(f"{option} {target}: folder {Path(target).resolve().parent} does not exist")
     index = index_runs(folder)
     if not index.rows:
         print(f"no runs in {folder}", file=sys.stderr)

@@ -267,8 +267,16 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _sort_key(value: Any) -> tuple:
+    if value is None:
+        return (0, 0.0, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (1, float(value), "")
+    return (2, 0.0, repr(value))
+
+
 def group_rows(rows: Sequence[ResultRow], keys: Sequence[str] | None = None) -> list[Group]:
-    """Group runs by the values of `keys` (default `default_group_keys`), in order of first appearance.
+    """Group runs by the values of `keys` (default `default_group_keys`), groups sorted by those values.
 
     Rows that could not be read (`error` set) are left out. Raises TsstudioError naming a key no
     run has.
@@ -284,7 +292,7 @@ def group_rows(rows: Sequence[ResultRow], keys: Sequence[str] | None = None) -> 
     for row in good:
         buckets.setdefault(tuple(_hashable(row.value(k)) for k in keys), []).append(row)
     groups = []
-    for values, members in buckets.items():
+    for values, members in sorted(buckets.items(), key=lambda item: tuple(map(_sort_key, item[0]))):
         names = sorted({m for r in members for m in r.metrics})
         stats = {}
         for name in names:
@@ -303,18 +311,18 @@ def varying_keys(groups: Sequence[Group]) -> list[str]:
     return [k for k in keys if len({repr(g.values.get(k)) for g in groups}) > 1]
 
 
-def best_per_metric(groups: Sequence[Group], metrics: Sequence[str]) -> dict[str, int]:
-    """For each metric with a direction, the index of the group with the best mean (first on ties)."""
-    best: dict[str, int] = {}
+def best_per_metric(groups: Sequence[Group], metrics: Sequence[str]) -> dict[str, list[int]]:
+    """For each metric with a direction, the indices of the groups with the best mean (all of them on a tie)."""
+    best: dict[str, list[int]] = {}
     for metric in metrics:
         direction = metric_direction(metric)
         if direction is None:
             continue
-        candidates = [(g.stats[metric].mean, i) for i, g in enumerate(groups) if metric in g.stats]
-        if not candidates:
+        means = {i: g.stats[metric].mean for i, g in enumerate(groups) if metric in g.stats}
+        if not means:
             continue
-        sign = 1.0 if direction == "lower" else -1.0
-        best[metric] = min(candidates, key=lambda c: (sign * c[0], c[1]))[1]
+        target = min(means.values()) if direction == "lower" else max(means.values())
+        best[metric] = [i for i, mean in means.items() if mean == target]
     return best
 
 
@@ -350,7 +358,7 @@ class ResultsTable:
     groups: list[Group]
     key_columns: list[str]
     metrics: list[str]
-    best: dict[str, int]
+    best: dict[str, list[int]]
     baseline: int | None = None
     differences: list[dict[str, float | None]] | None = None
 
@@ -405,7 +413,7 @@ def table_cells(table: ResultsTable, digits: int = 4) -> tuple[list[str], list[l
         for m in table.metrics:
             stat = g.stats.get(m)
             text = "-" if stat is None else f"{_num(stat.mean, digits)} ± {_num(stat.std, digits)}"
-            if table.best.get(m) == i:
+            if i in table.best.get(m, ()):
                 text += " *"
             if table.differences is not None and i != table.baseline:
                 diff = table.differences[i].get(m)
@@ -431,7 +439,7 @@ def table_csv(table: ResultsTable) -> str:
         for m in table.metrics:
             stat = g.stats.get(m)
             line += ["", "", 0] if stat is None else [repr(stat.mean), repr(stat.std), stat.n]
-            line.append(int(table.best.get(m) == i))
+            line.append(int(i in table.best.get(m, ())))
             if table.differences is not None:
                 diff = table.differences[i].get(m)
                 line.append("" if diff is None else repr(diff))
@@ -449,7 +457,7 @@ def table_markdown(table: ResultsTable, digits: int = 4) -> str:
         for m in table.metrics:
             stat = g.stats.get(m)
             text = "-" if stat is None else f"{_num(stat.mean, digits)} ± {_num(stat.std, digits)}"
-            if stat is not None and table.best.get(m) == i:
+            if stat is not None and i in table.best.get(m, ()):
                 text = f"**{text}**"
             if table.differences is not None and i != table.baseline and table.differences[i].get(m) is not None:
                 text += f" ({table.differences[i][m]:+.{digits}f})"
