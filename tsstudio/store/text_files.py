@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 from tsstudio.errors import TsstudioError
@@ -17,12 +17,13 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, what: str = "outp
     out = Path(path)
     if not out.parent.is_dir():
         raise TsstudioError(f"{what} {out}: folder {out.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
+    # A plain exclusive create (not mkstemp) so the file gets the usual permissions of the umask.
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+        with open(tmp, "x", newline="", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, out)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return out
