@@ -154,6 +154,10 @@ def test_csv_and_markdown_export(workspace, tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "t.md"
     write_table(table, out, "markdown")
     assert out.read_text() == table_markdown(table)
+    reference = out.with_name("reference.txt")
+    reference.write_text("")
+    assert out.stat().st_mode == reference.stat().st_mode  # the umask's permissions, not owner-only
+    assert sorted(p.name for p in out.parent.iterdir()) == ["reference.txt", "t.md"]  # no temporary left
 
 
 def test_cli_results_prints_and_writes_the_grouped_table(workspace, tmp_path, capsys):
