@@ -200,3 +200,31 @@ def test_seed_groups_and_curve_statistics_aligned_on_step(workspace):
     np.testing.assert_allclose(stats.min, loss)
     np.testing.assert_allclose(stats.max, 2 * loss)
     assert stats.n.tolist() == [2] * len(steps)
+
+
+def test_a_running_run_is_listed_but_never_cached(tmp_path):
+    from test_workspace import make_run  # a live writer in this process, no training needed
+
+    from tsstudio.train.events import Finished
+
+    writer = make_run(tmp_path / "live.h5", "SetA", 3, finish=False)
+    try:
+        index = index_runs(tmp_path)
+        assert [(r.name, r.status) for r in index.rows] == [("live", "running")]
+        assert not (tmp_path / INDEX_NAME).exists()  # nothing cacheable yet
+        assert index_runs(tmp_path).n_read == 1
+        writer(Finished(step=3, epoch=1.5, status="finished", elapsed_s=0.1))
+    finally:
+        writer.close()
+    assert [r.status for r in index_runs(tmp_path).rows] == ["finished"]
+    assert index_runs(tmp_path).n_reused == 1
+
+
+def test_the_parser_of_the_new_commands_imports_no_heavy_module():
+    import subprocess
+    import sys
+
+    code = ("import sys; from tsstudio.cli.main import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'h5py', 'numpy', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
