@@ -145,3 +145,18 @@ def test_a_run_without_best_weights_is_compared_with_its_latest(runs, tmp_path):
     result = compare_runs(no_best, runs[1], device="cpu", with_probes=False)
     assert (result.a.weights, result.a.step) == ("latest", latest_step)
     assert result.b.weights == "best"
+
+
+def test_each_run_is_measured_on_its_dataset_as_it_was_scaled_for_it(runs, tmp_path):
+    import json
+
+    unscaled = tmp_path / "unscaled.h5"
+    shutil.copy(runs[1], unscaled)
+    with h5py.File(unscaled, "r+") as f:  # as if B had been trained without scaling
+        config = json.loads(f.attrs["config"])
+        config["data"]["scaling"] = False
+        f.attrs["config"] = json.dumps(config)
+    result = compare_runs(runs[0], unscaled, device="cpu", with_probes=False)
+    np.testing.assert_array_equal(result.a.recon.x, load_dataset("CBF", scaling=True).x_test)
+    np.testing.assert_array_equal(result.b.recon.x, load_dataset("CBF", scaling=False).x_test)
+    assert result.config_difference["data.scaling"] == (True, False)

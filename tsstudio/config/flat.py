@@ -9,6 +9,13 @@ MISSING = None
 """The value `config_difference` reports for a key one configuration does not have."""
 
 
+def freeze(value: Any) -> Any:
+    """Lists (also nested, and inside tuples) as tuples, so a configuration value can be hashed."""
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
 def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """`{"a": {"b": 1}}` → `{"a.b": 1}`; lists become tuples so values can be compared and hashed."""
     out: dict[str, Any] = {}
@@ -16,8 +23,8 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             out.update(flatten_config(value, prefix=f"{name}."))
-        elif isinstance(value, list):
-            out[name] = tuple(value)
+        elif isinstance(value, (list, tuple)):
+            out[name] = freeze(value)
         else:
             out[name] = value
     return out

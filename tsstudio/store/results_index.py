@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tsstudio.config.flat import flatten_config
+from tsstudio.config.flat import flatten_config, freeze
 from tsstudio.errors import RunFileError, TsstudioError
 from tsstudio.store.runfile import RunFile
 from tsstudio.store.text_files import write_text_atomic
@@ -93,7 +93,7 @@ class ResultRow:
 
     @classmethod
     def from_json(cls, path: Path, data: dict[str, Any]) -> ResultRow:
-        config = {k: tuple(v) if isinstance(v, list) else v for k, v in data.get("config", {}).items()}
+        config = {k: freeze(v) for k, v in data.get("config", {}).items()}
         return cls(path=path, name=data["name"], kind=data.get("kind", ""), status=data.get("status", ""),
                    dataset=data.get("dataset", ""), preset=data.get("preset"), seed=data.get("seed"),
                    step=int(data.get("step", 0)), config=config,
@@ -263,10 +263,6 @@ def metric_stat(values: Sequence[float]) -> MetricStat | None:
     return MetricStat(statistics.fmean(finite), std, len(finite))
 
 
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
 def _sort_key(value: Any) -> tuple:
     if value is None:
         return (0, 0.0, "")
@@ -290,7 +286,7 @@ def group_rows(rows: Sequence[ResultRow], keys: Sequence[str] | None = None) -> 
             raise TsstudioError(f"--group-by {key}: no run has this key (known keys include: {sample}, ...)")
     buckets: dict[tuple, list[ResultRow]] = {}
     for row in good:
-        buckets.setdefault(tuple(_hashable(row.value(k)) for k in keys), []).append(row)
+        buckets.setdefault(tuple(freeze(row.value(k)) for k in keys), []).append(row)
     groups = []
     for values, members in sorted(buckets.items(), key=lambda item: tuple(map(_sort_key, item[0]))):
         names = sorted({m for r in members for m in r.metrics})

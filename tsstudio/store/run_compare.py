@@ -11,7 +11,15 @@ import numpy as np
 from torch import nn
 
 from tsstudio.config.io import from_dict
-from tsstudio.eval.compare import PER_SERIES_COLUMNS, Comparison, RunSide, check_comparable, per_series_rows, reconstruct_split
+from tsstudio.eval.compare import (
+    PER_SERIES_COLUMNS,
+    Comparison,
+    ComparisonError,
+    RunSide,
+    check_comparable,
+    per_series_rows,
+    reconstruct_split,
+)
 from tsstudio.eval.features import pooled_latents
 from tsstudio.eval.probes import probe_accuracies
 from tsstudio.store.models_io import dataset_of, load_tokenizer
@@ -45,10 +53,16 @@ def compare_runs(
         check_comparable(pa, ra.attrs, pb, rb.attrs)
         loaded = [best_or_latest(ra), best_or_latest(rb)]
         configs = [ra.config, rb.config]
-        dataset = dataset_of(ra, data_dir)
+        # Each run sees its dataset as it was trained on it (the scaling may differ between runs).
+        datasets = [dataset_of(ra, data_dir), dataset_of(rb, data_dir)]
+    if datasets[0].n_test != datasets[1].n_test or not np.array_equal(datasets[0].y_test, datasets[1].y_test):
+        raise ComparisonError(
+            f"cannot compare {pa} with {pb}: their {datasets[0].name} test splits differ "
+            f"({datasets[0].n_test} and {datasets[1].n_test} series)"
+        )
     dev = resolve_device(device)
     sides = []
-    for path, (model, weights, step), config in zip((pa, pb), loaded, configs):
+    for path, (model, weights, step), config, dataset in zip((pa, pb), loaded, configs, datasets):
         probe_cfg = from_dict(config).probes
         size = batch_size or probe_cfg.batch_size
         model.to(dev)
@@ -60,7 +74,8 @@ def compare_runs(
             probes = probe_accuracies(f_train, dataset.y_train, f_test, dataset.y_test,
                                       probe_cfg.knn_neighbors, probe_cfg.svm_c, probe_cfg.svm_max_iter)
         sides.append(RunSide(path, weights, step, recon, probes, config))
-    return Comparison(dataset.name, dataset.length, np.asarray(dataset.y_test), sides[0], sides[1])
+    first = datasets[0]
+    return Comparison(first.name, first.length, np.asarray(first.y_test), sides[0], sides[1])
 
 
 def write_per_series_csv(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
