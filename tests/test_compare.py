@@ -106,6 +106,7 @@ def test_config_difference_shows_only_differing_keys(comparison):
     b = {"x": {"y": 2, "z": [1, 2]}, "w": "same", "v": 0}
     assert config_difference(a, b) == {"v": (None, 0), "x.y": (1, 2)}
     assert flatten_config(a) == {"x.y": 1, "x.z": (1, 2), "w": "same"}
+    assert flatten_config({"m": [[1, 2], [3]]}) == {"m": ((1, 2), (3,))}  # hashable, for grouping
 
 
 def test_cli_compare_prints_errors_probes_and_writes_one_csv_row_per_test_series(runs, comparison, tmp_path, capsys):
