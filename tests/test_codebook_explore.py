@@ -97,3 +97,12 @@ def test_test_set_projection_of_the_probe_features(run):
     points, labels = run_test_projection(run, device="cpu")
     assert points.shape == (900, 2) and labels.shape == (900,)
     assert np.isfinite(points).all() and points[:, 0].var() >= points[:, 1].var()
+
+
+def test_tsne_projection_is_seeded():
+    from tsstudio.eval.codebook_usage import tsne_2d
+
+    points = np.random.default_rng(0).normal(size=(30, 4))
+    first = tsne_2d(points, seed=3)
+    assert first.shape == (30, 2) and np.isfinite(first).all()
+    np.testing.assert_allclose(tsne_2d(points, seed=3), first)
