@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list the runs in a folder")
     p.add_argument("folder", nargs="?", default=".")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    from tsstudio.cli.explore_commands import add_explore_parsers
+
+    add_explore_parsers(sub)
     return parser
 
 
@@ -140,8 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         return open_app(parser)
-    from tsstudio.cli import commands
+    from tsstudio.cli import commands, explore_commands
 
+    if args.command in explore_commands.EXPLORE_COMMANDS:
+        commands = explore_commands
     handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
     try:
         return int(handler(args) or 0)
