@@ -15,6 +15,7 @@ from torch import nn
 
 from tsstudio.eval.features import pooled_latents
 from tsstudio.models.quantizer import perplexity
+from tsstudio.models.tokens import extract_tokens
 
 
 @dataclass
@@ -46,8 +47,6 @@ def split_usage(tokens: np.ndarray, codebook_size: int) -> SplitUsage:
 
 def token_grids(tokenizer: nn.Module, x: np.ndarray, device: torch.device, batch_size: int = 512) -> np.ndarray:
     """Token grids (N, H, W) of a split, nearest codes, model in eval mode."""
-    from tsstudio.train.prior_trainer import extract_tokens
-
     flat = extract_tokens(tokenizer, x, device, batch_size)
     return flat.cpu().numpy().astype(np.int64).reshape(len(x), tokenizer.grid.height, tokenizer.grid.width)
 
