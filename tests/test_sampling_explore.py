@@ -83,7 +83,7 @@ def test_pca_places_generations_in_the_real_series_plane():
     assert proj.real.shape == (200, 2) and proj.generated.shape == (3, 2)
     assert proj.explained[0] > proj.explained[1] > 0.1
     assert abs(proj.generated[:, 0] - proj.real[:3, 0]).min() == pytest.approx(100.0, rel=1e-3)
-    with pytest.raises(TsstudioError, match="one length"):
+    with pytest.raises(TsstudioError, match="the real ones. length"):
         pca_real_vs_generated(real, np.zeros((2, 3)))
 
 

@@ -106,30 +106,46 @@ def nearest_real(series: np.ndarray, x_real: np.ndarray, y_real: np.ndarray, cla
 
 
 @dataclass(frozen=True)
+class PcaPlane:
+    """The plane of a set of real series' first two principal components, fitted once per dataset."""
+
+    mean: np.ndarray  # (L,)
+    axes: np.ndarray  # (2, L)
+    explained: tuple[float, float]  # fraction of the real series' variance on each axis
+
+    @classmethod
+    def fit(cls, real: np.ndarray) -> PcaPlane:
+        """Fit on real series (N, L)."""
+        real = np.asarray(real, dtype=np.float64)
+        if real.ndim != 2 or not len(real):
+            raise TsstudioError(f"real series {real.shape}: expected a non-empty (N, L) array")
+        mean = real.mean(axis=0)
+        _, s, vt = np.linalg.svd(real - mean, full_matrices=False)
+        axes = np.zeros((2, real.shape[1]))
+        axes[: min(2, len(vt))] = vt[:2]
+        var = np.zeros(2)
+        var[: min(2, len(s))] = s[:2] ** 2
+        total = float((s**2).sum()) or 1.0
+        return cls(mean, axes, (float(var[0] / total), float(var[1] / total)))
+
+    def project(self, series: np.ndarray) -> np.ndarray:
+        """(N, L) series → (N, 2) coordinates in the plane."""
+        series = np.asarray(series, dtype=np.float64)
+        if series.ndim != 2 or series.shape[1] != self.mean.shape[0]:
+            raise TsstudioError(f"series {series.shape}: expected (N, {self.mean.shape[0]}) series, the real ones' length")
+        return ((series - self.mean) @ self.axes.T).astype(np.float32)
+
+
+@dataclass(frozen=True)
 class Projection:
     """Real and generated series in the plane of the real series' first two principal components."""
 
     real: np.ndarray  # (R, 2)
     generated: np.ndarray  # (G, 2)
-    explained: tuple[float, float]  # fraction of the real series' variance on each axis
+    explained: tuple[float, float]
 
 
 def pca_real_vs_generated(real: np.ndarray, generated: np.ndarray) -> Projection:
     """Fit a 2-D PCA on the real series and place both real series and generations in it."""
-    real = np.asarray(real, dtype=np.float64)
-    generated = np.asarray(generated, dtype=np.float64)
-    if real.ndim != 2 or generated.ndim != 2 or real.shape[1] != generated.shape[1]:
-        raise TsstudioError(f"real {real.shape} and generated {generated.shape}: expected (N, L) series of one length")
-    mean = real.mean(axis=0)
-    _, s, vt = np.linalg.svd(real - mean, full_matrices=False)
-    axes = vt[:2]
-    if axes.shape[0] < 2:  # a single real series: pad with a zero axis
-        axes = np.vstack([axes, np.zeros((2 - axes.shape[0], real.shape[1]))])
-    var = s**2
-    total = float(var.sum()) or 1.0
-    explained = tuple(float(v / total) for v in np.pad(var[:2], (0, max(0, 2 - len(var)))))
-    return Projection(
-        ((real - mean) @ axes.T).astype(np.float32),
-        ((generated - mean) @ axes.T).astype(np.float32),
-        (explained[0], explained[1]),
-    )
+    plane = PcaPlane.fit(real)
+    return Projection(plane.project(real), plane.project(generated), plane.explained)
