@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSlider,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -48,6 +49,7 @@ PLAY_INTERVAL_MS = 350
 REAL_COLOR = (150, 150, 150, 110)
 GENERATED_COLOR = "#f28e2b"
 _FROM_CONTROLS = object()
+SELECTED_COLORS = {"dark": "#ffcc33", "light": "#1a5fb4"}  # the selected generation's frame and PCA ring
 
 
 def _is_kind(path: str, kind: str) -> bool:
@@ -59,6 +61,21 @@ def _is_kind(path: str, kind: str) -> bool:
             return f.attrs.get("kind") == kind
     except (OSError, ValueError):
         return False
+
+
+def _captioned(widget: QWidget, caption: str | QLabel) -> QWidget:
+    """`widget` under a one-line caption (a QLabel: it follows the palette and never widens the plot)."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(1)
+    label = caption if isinstance(caption, QLabel) else QLabel(caption)
+    label.setToolTip(label.text())
+    label.setMinimumWidth(40)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    layout.addWidget(label)
+    layout.addWidget(widget, 1)
+    return box
 
 
 class SamplerView(QWidget):
@@ -163,6 +180,10 @@ class SamplerView(QWidget):
         self.timing = QLabel("")
         self.timing.setWordWrap(True)
         form.addRow(self.timing)
+        self.prior_info = QLabel("")
+        self.prior_info.setWordWrap(True)
+        self.prior_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        form.addRow(self.prior_info)
         box.setMinimumWidth(190)
         box.setMaximumWidth(260)
         return box
@@ -171,27 +192,26 @@ class SamplerView(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.setChildrenCollapsible(False)
         upper = QSplitter(Qt.Orientation.Horizontal)
-        self.grid = SeriesGrid("generations (click one)")
+        self.grid = SeriesGrid()
         self.grid.selected.connect(self.select)
-        upper.addWidget(self.grid)
+        upper.addWidget(_captioned(self.grid, "Generations (click one)"))
         side = QSplitter(Qt.Orientation.Vertical)
         self.nearest_plot = pg.PlotWidget()
-        self.nearest_plot.getPlotItem().setTitle("nearest real training series")
         self.nearest_plot.getPlotItem().setMenuEnabled(False)
         self.nearest_gen = self.nearest_plot.plot([], [], name="generated")
         self.nearest_real = self.nearest_plot.plot([], [], name="real")
         self.pca_plot = pg.PlotWidget()
-        self.pca_plot.getPlotItem().setTitle("real test vs generated (PCA of the series)")
         self.pca_plot.getPlotItem().setMenuEnabled(False)
-        self.pca_plot.getPlotItem().addLegend(offset=(4, 4), labelTextSize="8pt")
+        self.pca_plot.getPlotItem().addLegend(offset=(-4, 4), labelTextSize="8pt")
         self.pca_real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL_COLOR), name="real test")
         self.pca_gen = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#000000", width=0.5), brush=pg.mkBrush(GENERATED_COLOR),
                                           symbol="t", name="generated")
         self.pca_current = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#ffcc33", width=2), brush=None, symbol="o")
         for item in (self.pca_real, self.pca_gen, self.pca_current):
             self.pca_plot.addItem(item)
-        side.addWidget(self.nearest_plot)
-        side.addWidget(self.pca_plot)
+        self.nearest_caption = QLabel("Nearest real training series")
+        side.addWidget(_captioned(self.nearest_plot, self.nearest_caption))
+        side.addWidget(_captioned(self.pca_plot, "Real test vs generated (PCA of the series)"))
         upper.addWidget(side)
         upper.setSizes([620, 420])
         split.addWidget(upper)
@@ -200,16 +220,17 @@ class SamplerView(QWidget):
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
         plots = QSplitter(Qt.Orientation.Horizontal)
-        self.token_plot = TokenGridPlot("token grid (grey = masked)")
+        self.token_plot = TokenGridPlot()
         self.token_plot.hovered.connect(lambda text: self.hover_label.setText(text))
-        self.spectrogram = SpectrogramPlot("spectrogram |STFT|")
+        self.spectrogram = SpectrogramPlot()
         self.step_plot = pg.PlotWidget()
-        self.step_plot.getPlotItem().setTitle("series decoded at this step")
         self.step_plot.getPlotItem().setMenuEnabled(False)
         self.step_final = self.step_plot.plot([], [])
         self.step_curve = self.step_plot.plot([], [])
-        for w in (self.token_plot, self.spectrogram, self.step_plot):
-            plots.addWidget(w)
+        for w, caption in ((self.token_plot, "Token grid (grey = masked)"),
+                           (self.spectrogram, "Spectrogram |STFT|"),
+                           (self.step_plot, "Decoded at this step (final: faint)")):
+            plots.addWidget(_captioned(w, caption))
         plots.setSizes([340, 340, 380])
         lower_layout.addWidget(plots, 1)
         replay = QHBoxLayout()
@@ -248,6 +269,11 @@ class SamplerView(QWidget):
         for plot in (self.grid.plot_item, self.pca_plot.getPlotItem()):
             if plot.legend is not None:
                 plot.legend.setLabelTextColor(fg)
+                for _sample, label in plot.legend.items:  # setLabelTextColor does not re-render existing labels
+                    label.setText(label.text, color=fg)
+        highlight = SELECTED_COLORS.get(name, SELECTED_COLORS["dark"])
+        self.grid.set_highlight_color(highlight)
+        self.pca_current.setPen(pg.mkPen(highlight, width=2))
         self._redraw_selection()
 
     # ------------------------------------------------------------------ messages and state
@@ -362,6 +388,12 @@ class SamplerView(QWidget):
         self.sampling_temperature.setValue(d["sampling_temperature"])
         self.token_plot.set_codebook_size(info.codebook_size)
         self.pca_real.setData(info.test_plane[:, 0], info.test_plane[:, 1])
+        self.prior_info.setText(
+            f"<b>{Path(info.path).name}</b><br>dataset {info.dataset}<br>classes {', '.join(info.class_labels)}<br>"
+            f"tokens {info.grid[0]} × {info.grid[1]} (frequency × time), {info.codebook_size} codes<br>"
+            f"series length {info.length}<br><br>Generated series are in the dataset's scaled units; the nearest "
+            "real series is searched among the training series of the same class."
+        )
         self._say(f"Loaded {Path(info.path).name}: {info.dataset}, {len(info.class_labels)} classes, "
                   f"{info.grid[0]}×{info.grid[1]} tokens. Choose the settings and press Generate.")
         self._update_enabled()
@@ -483,16 +515,17 @@ class SamplerView(QWidget):
         color = self._series_color(int(gen.classes[i]))
         x = np.arange(gen.series.shape[1])
         self.nearest_gen.setData(x, gen.series[i], pen=pg.mkPen(color, width=1.5))
-        title = "nearest real training series"
+        title = "Nearest real training series"
         if self.result.nearest:
             near = self.result.nearest[i]
             real_pen = pg.mkPen(colors["foreground"], width=1.2, style=Qt.PenStyle.DashLine)
             self.nearest_real.setData(x, near.series, pen=real_pen)
             label = self.info.class_labels[near.class_id] if self.info else near.class_id
-            title = f"nearest real: train #{near.index} (class {label}), distance {near.distance:.3f}"
+            title = f"Nearest real: train #{near.index} (class {label}), distance {near.distance:.3f}"
         else:
             self.nearest_real.setData([], [])
-        self.nearest_plot.getPlotItem().setTitle(title, color=colors["foreground"], size="9pt")
+        self.nearest_caption.setText(title)
+        self.nearest_caption.setToolTip(f"{title} (Euclidean, in the scaled units the prior was trained on)")
         if self.result.plane is not None:
             p = self.result.plane[i]
             self.pca_current.setData([p[0]], [p[1]])

@@ -114,6 +114,10 @@ class SeriesGrid(pg.PlotWidget):
             ys += [y0, y0, y1, y1, y0, np.nan]
         self.frames.setData(np.asarray(xs), np.asarray(ys))
 
+    def set_highlight_color(self, color: str) -> None:
+        """Colour of the selected cell's frame (pick one that stands out on the theme's background)."""
+        self.highlight.setPen(pg.mkPen(color, width=2.5, cosmetic=True))
+
     def count(self) -> int:
         """Series shown."""
         return self._n

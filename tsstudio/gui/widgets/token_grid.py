@@ -32,10 +32,11 @@ class TokenGridPlot(pg.PlotWidget):
 
     hovered = Signal(str)
 
-    def __init__(self, title: str = "tokens", parent: QWidget | None = None) -> None:
+    def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent=parent)
         self.plot_item: pg.PlotItem = self.getPlotItem()
-        self.plot_item.setTitle(title)
+        if title:
+            self.plot_item.setTitle(title)
         self.plot_item.setLabel("bottom", "time")
         self.plot_item.setLabel("left", "frequency")
         self.plot_item.setMenuEnabled(False)
