@@ -6,8 +6,9 @@ for a single step each — speed does not depend on how trained they are — the
 - app path: the Sampler view (offscreen) generates N series (class 0, T = 10, guidance 1); timed
   from pressing Generate to the generations being drawn (sampling, nearest real series, PCA
   projection and drawing included), median of --repeats after a warm-up;
-- CLI path: `sample_prior` (what `tsstudio sample` runs: load the run file, sample, decode), and the
-  part of it that samples an already loaded prior (`sample_loaded`), same N and settings;
+- CLI path: `sample_prior` (what `tsstudio sample` runs: load the run file, sample, decode), and
+  the part of it that samples an already loaded prior (`sample_loaded`), same N and settings,
+  interleaved with the app path repeat by repeat so load from elsewhere hits all three alike;
 - the UI thread's event-loop delay while the app samples: a 10 ms QTimer probe, delay = actual
   interval − 10 ms (p50/p99/max over all app-path repeats).
 
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe-ms", type=int, default=10)
     args = parser.parse_args(argv)
 
-    from PySide6.QtCore import QTimer  # noqa: I001  (PySide6 before pyqtgraph)
+    from PySide6.QtCore import QEventLoop, QTimer  # noqa: I001  (PySide6 before pyqtgraph)
     from tsstudio.gui.app import create_app
 
     app = create_app(["app-sampling-bench"])
@@ -115,12 +116,24 @@ def main(argv: list[str] | None = None) -> int:
     probe.start()
 
     def pump_until(predicate, timeout_s: float = 600.0) -> None:  # noqa: ANN001
+        """Run the event loop (idle between events, as in the app) until `predicate()` holds."""
+        loop = QEventLoop()
+        check = QTimer()
+        check.setInterval(1)
+        check.timeout.connect(lambda: loop.quit() if predicate() else None)
+        for signal in (view.shown, view.service.busyChanged):
+            signal.connect(loop.quit)
         end = time.perf_counter() + timeout_s
-        while not predicate():
-            if time.perf_counter() > end:
-                raise TimeoutError("the sampler did not answer in time")
-            app.processEvents()
-            time.sleep(0.0005)
+        check.start()
+        try:
+            while not predicate():
+                if time.perf_counter() > end:
+                    raise TimeoutError("the sampler did not answer in time")
+                loop.exec()
+        finally:
+            check.stop()
+            for signal in (view.shown, view.service.busyChanged):
+                signal.disconnect(loop.quit)
 
     view.load_prior(prior_path)
     pump_until(lambda: view.info is not None and not view.service.busy)
@@ -128,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print(view.message_text(), file=sys.stderr)
         return 1
     print(f"{dataset}: series of length {view.info.length}, {grid.n_tokens} tokens ({grid.height}x{grid.width}), "
-          f"T = 10, guidance 1, class {view.info.class_labels[0]}, {args.threads} torch threads, "
+          f"T = 10, guidance 1, class {view.info.class_labels[0]} (id 0), {args.threads} torch threads, "
           f"median of {args.repeats} after a warm-up")
     shown = [0]
     view.shown.connect(lambda: shown.__setitem__(0, shown[0] + 1))
@@ -145,28 +158,28 @@ def main(argv: list[str] | None = None) -> int:
         pump_until(lambda: not view.service.busy)
         return elapsed
 
-    def timed(fn, repeats: int) -> float:  # noqa: ANN001
-        fn(-1)
-        return statistics.median(fn(r) for r in range(repeats))
+    def cli_once(n: int, seed: int) -> float:
+        start = time.perf_counter()
+        sample_prior(prior_path, n, 0, guidance=1.0, steps=10, seed=seed)
+        return time.perf_counter() - start
 
+    def loaded_once(n: int, seed: int) -> float:
+        start = time.perf_counter()
+        sample_loaded(loaded, n, 0, guidance=1.0, steps=10, seed=seed)
+        return time.perf_counter() - start
+
+    paths = {"app": app_once, "cli": cli_once, "loaded": loaded_once}
     print("| N | app: Generate → drawn (s) | CLI `sample_prior` incl. loading (s) | CLI, loaded prior (s) | app / CLI loaded |")
     print("|---|---|---|---|---|")
     for n in (int(s) for s in args.sizes.split(",")):
-        app_s = timed(lambda seed, n=n: app_once(n, seed), args.repeats)
-
-        def cli_once(seed: int, n: int = n) -> float:
-            start = time.perf_counter()
-            sample_prior(prior_path, n, 0, guidance=1.0, steps=10, seed=seed)
-            return time.perf_counter() - start
-
-        def loaded_once(seed: int, n: int = n) -> float:
-            start = time.perf_counter()
-            sample_loaded(loaded, n, 0, guidance=1.0, steps=10, seed=seed)
-            return time.perf_counter() - start
-
-        cli_s = timed(cli_once, args.repeats)
-        loaded_s = timed(loaded_once, args.repeats)
-        print(f"| {n} | {app_s:.3f} | {cli_s:.3f} | {loaded_s:.3f} | {app_s / loaded_s:.2f} |")
+        times: dict[str, list[float]] = {name: [] for name in paths}
+        for fn in paths.values():  # warm-up
+            fn(n, -1)
+        for r in range(args.repeats):  # interleaved, so load from elsewhere on the machine hits all three alike
+            for name, fn in paths.items():
+                times[name].append(fn(n, r))
+        med = {name: statistics.median(t) for name, t in times.items()}
+        print(f"| {n} | {med['app']:.3f} | {med['cli']:.3f} | {med['loaded']:.3f} | {med['app'] / med['loaded']:.2f} |")
     stats = percentiles_ms(delays)
     print(f"event-loop delay while the app sampled ({len(delays)} probes of {args.probe_ms} ms): "
           f"p50 {stats['p50']:.1f} ms, p99 {stats['p99']:.1f} ms, max {stats['max']:.1f} ms")

@@ -13,6 +13,7 @@ from tsstudio.eval.sampling_explore import (
     decoding_schedule,
     masked_counts,
     nearest_real,
+    nearest_real_many,
     pca_real_vs_generated,
     replay_frame,
 )
@@ -93,3 +94,17 @@ def test_app_sampling_path_equals_cli_path(prior_run):
     b = sample_prior(prior_run, 5, 0, seed=9)
     assert np.array_equal(a.tokens, b.tokens) and np.allclose(a.series, b.series)
     assert a.settings == b.settings
+
+
+def test_nearest_for_many_generations_matches_one_at_a_time():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(50, 16)).astype(np.float32)
+    y = rng.integers(0, 3, size=50)
+    gens = np.vstack([x[3], rng.normal(size=(4, 16))])  # the first copies a real series exactly
+    classes = np.array([y[3], 0, 1, 2, -1])
+    many = nearest_real_many(gens, x, y, classes)
+    for g, c, near in zip(gens, classes, many):
+        d = np.sqrt(((x.astype(np.float64) - g) ** 2).sum(1))
+        allowed = np.flatnonzero(y == c) if c >= 0 else np.arange(50)
+        assert near.index == allowed[np.argmin(d[allowed])] and near.distance == pytest.approx(d[near.index])
+    assert many[0].index == 3 and many[0].distance == 0.0

@@ -92,17 +92,37 @@ class Nearest:
 
 def nearest_real(series: np.ndarray, x_real: np.ndarray, y_real: np.ndarray, class_id: int) -> Nearest:
     """Nearest real series (Euclidean) of class `class_id` (any class when unconditional, -1)."""
-    x_real = np.asarray(x_real, dtype=np.float64)
-    series = np.asarray(series, dtype=np.float64)
-    if series.shape[-1] != x_real.shape[1]:
-        raise TsstudioError(f"series of length {series.shape[-1]}: the real series have length {x_real.shape[1]}")
-    candidates = np.arange(len(x_real)) if class_id == UNCONDITIONAL else np.flatnonzero(np.asarray(y_real) == class_id)
-    if not len(candidates):
-        raise TsstudioError(f"class {class_id}: no real series of this class to compare with")
-    d = np.sqrt(((x_real[candidates] - series[None]) ** 2).sum(axis=1))
-    best = int(np.argmin(d))
-    i = int(candidates[best])
-    return Nearest(i, int(y_real[i]), float(d[best]), np.asarray(x_real[i], dtype=np.float32))
+    return nearest_real_many(np.asarray(series)[None], x_real, y_real, np.asarray([class_id]))[0]
+
+
+def nearest_real_many(
+    series: np.ndarray, x_real: np.ndarray, y_real: np.ndarray, class_ids: np.ndarray
+) -> list[Nearest]:
+    """`nearest_real` for every row of `series` (G, L) with its own class, in one matrix product.
+
+    Candidates are ranked by ‖a‖² + ‖b‖² − 2a·b; the winner's distance is then computed directly,
+    so it is exact even for a generation that copies a real series.
+    """
+    x_real = np.asarray(x_real)
+    y_real = np.asarray(y_real)
+    series = np.atleast_2d(np.asarray(series, dtype=np.float64))
+    class_ids = np.asarray(class_ids, dtype=np.int64)
+    if series.shape[1] != x_real.shape[1]:
+        raise TsstudioError(f"series of length {series.shape[1]}: the real series have length {x_real.shape[1]}")
+    for c in np.unique(class_ids):
+        if c != UNCONDITIONAL and not (y_real == c).any():
+            raise TsstudioError(f"class {int(c)}: no real series of this class to compare with")
+    real = x_real.astype(np.float64, copy=False)
+    d2 = (series**2).sum(1)[:, None] + (real**2).sum(1)[None, :] - 2.0 * series @ real.T
+    other = (class_ids[:, None] != UNCONDITIONAL) & (y_real[None, :] != class_ids[:, None])
+    d2[other] = np.inf
+    best = d2.argmin(axis=1)
+    out = []
+    for g, i in enumerate(best):
+        i = int(i)
+        distance = float(np.sqrt(((real[i] - series[g]) ** 2).sum()))
+        out.append(Nearest(i, int(y_real[i]), distance, np.asarray(x_real[i], dtype=np.float32)))
+    return out
 
 
 @dataclass(frozen=True)

@@ -152,13 +152,13 @@ class _Worker(QObject):
         )
 
     def _explain(self, gen: Any, t0: float, source: str) -> SamplingResult:
-        from tsstudio.eval.sampling_explore import nearest_real
+        from tsstudio.eval.sampling_explore import nearest_real_many
 
         nearest: tuple[Any, ...] = ()
         plane = None
         ds = self._dataset
         if ds is not None and gen.series.shape[1] == ds.length:
-            nearest = tuple(nearest_real(s, ds.x_train, ds.y_train, int(c)) for s, c in zip(gen.series, gen.classes))
+            nearest = tuple(nearest_real_many(gen.series, ds.x_train, ds.y_train, gen.classes))
             plane = self._plane.project(gen.series)
         return SamplingResult(_copy_generations(gen), nearest, plane, time.perf_counter() - t0, source)
 
