@@ -156,3 +156,59 @@ def test_the_main_window_has_a_sampler_tab_that_opens_generation_files(qtbot, pr
     finally:
         assert window.sampler_view.shutdown(20000)
         window.shutdown(5000)
+
+
+def test_a_prior_run_the_worker_cannot_load_gives_one_message_and_the_view_stays_usable(qtbot, view, prior_run, tmp_path):
+    broken = tmp_path / "broken.h5"
+    with h5py.File(broken, "w") as f:
+        f.attrs["kind"] = "prior"
+    _load(qtbot, view, prior_run)
+    with qtbot.waitSignal(view.service.failed, timeout=WAIT_MS):
+        assert view.load_prior(broken)
+    qtbot.waitUntil(lambda: not view.service.busy, timeout=WAIT_MS)
+    text = view.message_text()
+    assert text.startswith(f"Cannot load the prior run: {broken}") and "\n" not in text and "Traceback" not in text
+    assert view.info is None and not view.generate_button.isEnabled()  # the earlier prior is not used silently
+    assert not view.generate() and view.message_text() == "Load a prior run first."
+    _load(qtbot, view, prior_run)
+    _generate(qtbot, view, "1", n=2)
+    assert view.grid.count() == 2
+
+
+def test_a_generation_file_whose_prior_run_is_gone_still_shows(qtbot, view, prior_run, tmp_path):
+    from tsstudio.store.exports import write_generations
+
+    gen = sample_prior(prior_run, 4, 0, steps=3, record_steps=True)
+    gen.settings["prior_run"] = str(tmp_path / "moved-away.h5")
+    out = write_generations(tmp_path / "orphan.h5", gen, 32)
+    _load(qtbot, view, prior_run)  # a prior from before must not be taken for this file's
+    with qtbot.waitSignal(view.shown, timeout=WAIT_MS):
+        assert view.open_generations(out)
+    qtbot.waitUntil(lambda: not view.service.busy, timeout=WAIT_MS)
+    assert view.grid.count() == 4 and view.info is None and view.result.nearest == ()
+    assert "moved-away.h5 is not available" in view.message_text()
+    assert not view.generate_button.isEnabled() and len(view.pca_real.data) == 0
+    view.set_step(2)  # the saved steps still replay
+    assert view.masked_count() == decoding_schedule(3, gen.tokens[0].size)[1]
+
+
+def test_token_grid_hover_names_the_code_and_small_multiples_select_by_cell(qtbot):
+    from tsstudio.gui.widgets.series_grid import SeriesGrid, grid_shape
+    from tsstudio.gui.widgets.token_grid import TokenGridPlot
+
+    tokens = TokenGridPlot()
+    qtbot.addWidget(tokens)
+    tokens.set_tokens(np.array([[3, -1, 7], [0, 12, -1]]))
+    assert tokens.masked_count() == 2
+    assert tokens.describe(2.2, 0.1) == "frequency 0, time 2: code 7"
+    assert tokens.describe(1, 0) == "frequency 0, time 1: masked"
+    assert tokens.describe(1, 1) == "frequency 1, time 1: code 12" and tokens.describe(5, 0) == ""
+    grid = SeriesGrid()
+    qtbot.addWidget(grid)
+    assert grid_shape(7) == (2, 4) and grid_shape(1) == (1, 1) and grid_shape(0) == (0, 0)
+    grid.set_series(np.random.default_rng(0).normal(size=(7, 20)), np.array([0, 0, 1, 1, 2, 2, -1]))
+    assert grid.cell_at(0.5, -0.5) == 0 and grid.cell_at(1.5, -1.5) == 5 and grid.cell_at(3.5, -1.5) == -1
+    with qtbot.waitSignal(grid.selected) as blocker:
+        grid.select(5)
+    assert blocker.args == [5] and grid.current() == 5
+    assert len(grid.legend.items) == 4  # three classes and unconditional

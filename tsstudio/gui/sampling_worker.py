@@ -68,6 +68,7 @@ class SamplingResult:
     plane: np.ndarray | None  # (N, 2) generations in the real test series' PCA plane
     elapsed_s: float
     source: str  # "sampled" or the generation file it was read from
+    prior: str | None  # the prior run loaded on the worker for these generations, None when unavailable
 
 
 def _copy_generations(gen: Any) -> Any:
@@ -160,7 +161,8 @@ class _Worker(QObject):
         if ds is not None and gen.series.shape[1] == ds.length:
             nearest = tuple(nearest_real_many(gen.series, ds.x_train, ds.y_train, gen.classes))
             plane = self._plane.project(gen.series)
-        return SamplingResult(_copy_generations(gen), nearest, plane, time.perf_counter() - t0, source)
+        prior = None if self._loaded is None else os.fspath(self._loaded.path.resolve())
+        return SamplingResult(_copy_generations(gen), nearest, plane, time.perf_counter() - t0, source, prior)
 
     @Slot(str, object)
     @_then_done

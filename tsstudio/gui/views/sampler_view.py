@@ -304,6 +304,8 @@ class SamplerView(QWidget):
         titles = {"load": "Cannot load the prior run", "generate": "Cannot sample", "open": "Cannot open the generation file",
                   "replay": "Cannot decode the steps", "save": "Cannot save the generations"}
         self._say(f"{titles.get(what, what)}: {message}", error=True)
+        if what == "load":  # the worker dropped the prior it had
+            self._forget_prior()
         self._update_enabled()
 
     # ------------------------------------------------------------------ prior runs and files
@@ -437,10 +439,19 @@ class SamplerView(QWidget):
         self._update_enabled()
         return True
 
+    def _forget_prior(self) -> None:
+        """The worker holds no prior (a generation file whose prior run is gone): clear what came from one."""
+        self.info = None
+        self.class_combo.clear()
+        self.pca_real.setData([], [])
+        self.prior_info.setText("No prior run loaded: sampling, the nearest real series and the PCA need one.")
+
     def _on_generated(self, result: SamplingResult) -> None:
         self._play_timer.stop()
         self.play_button.setChecked(False)
         self.result = result
+        if result.prior is None:
+            self._forget_prior()
         gen = result.generations
         self._step_series = {}
         names = list(self.info.class_labels) if self.info else None
@@ -461,7 +472,8 @@ class SamplerView(QWidget):
         what = "unconditional" if cls == -1 else f"class {names[cls] if names and 0 <= cls < len(names) else cls}"
         where = "sampled" if result.source == "sampled" else f"from {Path(result.source).name}"
         self.timing.setText(f"{len(gen.series)} series {where} in {result.elapsed_s:.2f} s")
-        extra = "" if self.info is not None else " (its prior run is not available: no nearest real series or PCA)"
+        extra = "" if self.info is not None else (
+            f" (its prior run {s.get('prior_run', '?')} is not available: no nearest real series, PCA or sampling)")
         self._say(f"{len(gen.series)} series, {what}, guidance {s.get('guidance_scale')}, T = {s.get('decoding_steps')}, "
                   f"seed {s.get('seed')}{extra}.")
         self.grid.select(0, emit=False)
