@@ -31,6 +31,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app sets it (tsstudio.gui.app.quiet_openmp)
 
 
 def pick_dataset() -> tuple[str, str | None]:
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     precision = resolve_precision(loaded.config.trainer.precision, torch.device("cpu"))
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"capability {torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_native_bf16()}, "
-          f"prior weights: {precision or torch.float32}")
+          f"prior weights: {precision or torch.float32}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
+          f"load average {os.getloadavg()[0]:.1f}")
 
     view = SamplerView(service=SamplerService(threads=args.threads))
     view.resize(1366, 768)
@@ -183,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     stats = percentiles_ms(delays)
     print(f"event-loop delay while the app sampled ({len(delays)} probes of {args.probe_ms} ms): "
           f"p50 {stats['p50']:.1f} ms, p99 {stats['p99']:.1f} ms, max {stats['max']:.1f} ms")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes share these cores; compare ratios)")
     probe.stop()
     view.shutdown()
     view.close()

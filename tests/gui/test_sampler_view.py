@@ -212,3 +212,24 @@ def test_token_grid_hover_names_the_code_and_small_multiples_select_by_cell(qtbo
         grid.select(5)
     assert blocker.args == [5] and grid.current() == 5
     assert len(grid.legend.items) == 4  # three classes and unconditional
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_app_entry_lets_idle_openmp_threads_sleep_before_torch_loads(preset, expected):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "import tsstudio.cli.main\n"
+        "from tsstudio.gui.app import quiet_openmp\n"
+        "assert 'torch' not in sys.modules, 'torch loaded before the OpenMP policy could be set'\n"
+        "print(quiet_openmp())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected
