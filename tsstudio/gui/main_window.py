@@ -324,6 +324,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = QUIT_WAIT_MS) -> bool:
         """Stop every job cooperatively and wait a bounded time; True if all threads ended."""
         self.training_view._close_source()
+        self.sampler_view.shutdown(timeout_ms)
         ok = self.controller.stop_all(timeout_ms)
         if not ok:
             print(f"tsstudio: some training threads did not stop within {timeout_ms} ms", flush=True)

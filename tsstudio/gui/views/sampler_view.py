@@ -356,7 +356,7 @@ class SamplerView(QWidget):
             return False
         self.path_edit.setText(path)
         self._say(f"Loading {Path(path).name}…")
-        self.service.load(path, self._data_dir())
+        self.service.load(path)
         return True
 
     def open_generations(self, path: str | os.PathLike[str]) -> bool:
@@ -369,11 +369,8 @@ class SamplerView(QWidget):
             self._say(f"{path}: not a generation file (expected one written by the sampler or `tsstudio sample`)", error=True)
             return False
         self._say(f"Opening {Path(path).name}…")
-        self.service.open_generations(path, self._data_dir())
+        self.service.open_generations(path)
         return True
-
-    def _data_dir(self) -> str | None:
-        return None
 
     def _on_loaded(self, info: PriorInfo) -> None:
         self.info = info
