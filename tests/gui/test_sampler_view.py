@@ -66,7 +66,7 @@ def test_sampling_shows_n_series_of_the_class_and_the_slider_follows_the_schedul
     assert view.step_curve.yData is not None and len(view.step_curve.yData) == 128
     # nearest real series of the same class, with its distance in the title
     near = view.result.nearest[4]
-    assert near.class_id == 2 and f"distance {near.distance:.3f}" in view.nearest_caption.text()
+    assert near.class_id == 2 and f"d = {near.distance:.3f}" in view.nearest_caption.text()
     assert view.result.plane.shape == (7, 2) and len(view.pca_real.data) == 900
 
 

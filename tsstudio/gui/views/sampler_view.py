@@ -530,7 +530,7 @@ class SamplerView(QWidget):
             real_pen = pg.mkPen(colors["foreground"], width=1.2, style=Qt.PenStyle.DashLine)
             self.nearest_real.setData(x, near.series, pen=real_pen)
             label = self.info.class_labels[near.class_id] if self.info else near.class_id
-            title = f"Nearest real: train #{near.index} (class {label}), distance {near.distance:.3f}"
+            title = f"Nearest real: train #{near.index} (class {label}), d = {near.distance:.3f}"
         else:
             self.nearest_real.setData([], [])
         self.nearest_caption.setText(title)
