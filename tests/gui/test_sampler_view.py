@@ -232,3 +232,14 @@ def test_the_app_entry_lets_idle_openmp_threads_sleep_before_torch_loads(preset,
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == expected
+
+
+def test_generate_returns_at_once_and_refuses_a_second_request_while_the_worker_samples(qtbot, view, prior_run):
+    _load(qtbot, view, prior_run)
+    with qtbot.waitSignal(view.shown, timeout=WAIT_MS):
+        assert view.generate("0", n=256, steps=8)
+        assert view.result is None and view.service.busy  # the request is on the worker, not done here
+        assert not view.generate_button.isEnabled() and view.generate_button.text() == "Generating…"
+        assert not view.generate("0") and view.message_text() == "Still working on the last request."
+    qtbot.waitUntil(lambda: not view.service.busy, timeout=WAIT_MS)
+    assert view.grid.count() == 256 and view.generate_button.isEnabled()
