@@ -38,7 +38,7 @@ import pyqtgraph as pg
 # isort: on
 
 from tsstudio.errors import TsstudioError
-from tsstudio.eval.sampling_explore import UNCONDITIONAL, class_id_for, decoding_schedule, replay_frame
+from tsstudio.eval.sampling_explore import UNCONDITIONAL, class_id_for, replay_frame
 from tsstudio.gui.plots import SpectrogramPlot, class_colors, stft_magnitude
 from tsstudio.gui.sampling_worker import PriorInfo, SamplerService, SamplingRequest, SamplingResult
 from tsstudio.gui.theme import PLOT_COLORS, style_plot
@@ -286,9 +286,7 @@ class SamplerView(QWidget):
         """The view's current one-line message."""
         return self.message.text()
 
-    def _on_busy(self, busy: bool) -> None:
-        if not busy:
-            self.timing.setText(self.timing.text().replace("Working…", "").strip())
+    def _on_busy(self, _busy: bool) -> None:
         self._update_enabled()
 
     def _update_enabled(self) -> None:
@@ -591,13 +589,6 @@ class SamplerView(QWidget):
             self.step_curve.setData([], [])
         else:
             self.step_curve.setData(x, steps[k - 1], pen=pg.mkPen(self._series_color(int(gen.classes[i])), width=1.5))
-
-    def schedule(self) -> np.ndarray:
-        """Masked tokens after each step, as the decoding schedule says, for the shown generations."""
-        if self.result is None or self.result.generations.step_tokens is None:
-            return np.zeros(0, dtype=np.int64)
-        st = self.result.generations.step_tokens
-        return decoding_schedule(st.shape[0], int(np.prod(st.shape[2:])))
 
     def _on_play(self, on: bool) -> None:
         self.play_button.setText("⏸ Pause" if on else "▶ Play")
