@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self._configure_page(), "Configure")
         self.tabs.addTab(self.training_view, "Training")
         self.sampler_view = SamplerView(self.controller)
+        self.theme.changed.connect(self.sampler_view.set_theme)
+        self.sampler_view.set_theme(self.theme.name)
         self.tabs.addTab(self.sampler_view, "Sampler")
         self.setCentralWidget(self.tabs)
 
@@ -96,8 +98,6 @@ class MainWindow(QMainWindow):
         self._connect()
         self.theme.changed.connect(self.training_view.set_theme)
         self.training_view.set_theme(self.theme.name)
-        self.theme.changed.connect(self.sampler_view.set_theme)
-        self.sampler_view.set_theme(self.theme.name)
         self.resize(1400, 860)
         self._restore_layout()
         self.tabs.setCurrentIndex(0)
