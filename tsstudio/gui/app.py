@@ -41,8 +41,8 @@ def create_app(argv: list[str] | None = None) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     """Start the app: Fusion style, saved theme, the main window; returns the exit code."""
-    _ensure_streams()
     quiet_openmp()
+    _ensure_streams()
     app = create_app(argv)
     from tsstudio.gui.main_window import MainWindow
     from tsstudio.gui.theme import ThemeManager
