@@ -111,3 +111,25 @@ def test_a_run_file_deleted_while_listed_disappears_without_an_error_dialog(qtbo
     assert len(view.run_items) == 3
     assert [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()] == []
     assert "could not be read" not in view.message_text()
+
+
+def test_the_results_tab_sends_a_rows_runs_to_the_curves_tab(qtbot, runs):
+    from tsstudio.gui.controller import AppController
+    from tsstudio.gui.main_window import MainWindow
+
+    window = MainWindow(AppController(workspace=runs))
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    results = window.results_view
+    with qtbot.waitSignal(results.indexedSignal, timeout=WAIT_MS):
+        window.tabs.setCurrentWidget(results)
+    row = results.row_of(**{"quantizer.codebook_size": 16})
+    results.view.selectRow(results.proxy.mapFromSource(results.model.index(row, 0)).row())
+    results.curves_button.click()
+    assert window.tabs.currentWidget() is window.curves_view
+    qtbot.waitUntil(lambda: window.curves_view.curves is not None and not window.curves_view.service.busy,
+                    timeout=WAIT_MS)
+    assert window.curves_view.run_list.checked() == ["k16/k16-s1.h5", "k16/k16-s2.h5"]
+    assert len(window.curves_view.run_items) == 2
+    window.close()

@@ -68,6 +68,7 @@ class CurvesView(QWidget):
         self._theme = "dark"
         self._dirty = True
         self._paths: dict[str, str] = {}  # run list key (relative path) → absolute path
+        self._pending_show: set[str] | None = None  # runs to tick once the list is in (`show_runs`)
         self._build()
         self._read_timer = QTimer(self, singleShot=True, interval=READ_DEBOUNCE_MS)
         self._read_timer.timeout.connect(self.read_curves)
@@ -223,15 +224,18 @@ class CurvesView(QWidget):
             key = row.path.relative_to(root).as_posix() if row.path.is_relative_to(root) else str(row.path)
             paths[key] = str(row.path)
             tips[key] = f"{row.kind} run on {row.dataset}, seed {row.seed}, {row.status}, step {row.step}"
-        gone = ticked - set(paths)
+        reread = bool(ticked - set(paths))  # a ticked run is gone: draw without it
         self._paths = paths
+        if self._pending_show is not None:
+            ticked = {k for k, p in paths.items() if os.path.realpath(p) in self._pending_show}
+            self._pending_show, reread = None, True
         self.run_list.set_entries(list(paths), ticked & set(paths), tooltips=tips)
         dirs = [str(root), *(str(p) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith("."))]
         if self.watcher.directories():
             self.watcher.removePaths(self.watcher.directories())
         self.watcher.addPaths(dirs[:256])
         self.indexedSignal.emit(result)
-        if gone:
+        if reread:
             self.read_curves()
 
     def run_keys(self) -> list[str]:
@@ -245,9 +249,14 @@ class CurvesView(QWidget):
     def show_runs(self, paths: list[str], metric: str | None = None) -> None:
         """Tick exactly the runs at `paths` (and choose `metric`), then read and draw their curves."""
         wanted = {os.path.realpath(p) for p in paths}
-        keys = [k for k, p in self._paths.items() if os.path.realpath(p) in wanted]
+        listed = {os.path.realpath(p) for p in self._paths.values()}
         if metric:
             self.set_metric(metric)
+        if not wanted <= listed and self.folder is not None:  # not listed yet: tick them once the list is in
+            self._pending_show = wanted
+            self.refresh()
+            return
+        keys = [k for k, p in self._paths.items() if os.path.realpath(p) in wanted]
         self.run_list.set_checked(keys, emit=False)
         self.read_curves()
 
