@@ -105,10 +105,17 @@ class ResultsModel(QAbstractTableModel):
         super().__init__(parent)
         self.table = ResultsTable([], [], [], {})
         self.theme = "dark"
+        self._sort_keys: dict[int, list[tuple]] = {}  # column → each row's sort key, computed on first sort
+        self._n_rows = self._n_keys = 0
+        self._n_cols = 1
 
     def set_table(self, table: ResultsTable) -> None:
         self.beginResetModel()
         self.table = table
+        self._sort_keys: dict[int, list[tuple]] = {}
+        self._n_rows = len(table.groups)
+        self._n_keys = len(table.key_columns)
+        self._n_cols = self._n_keys + 1 + len(table.metrics)
         self.endResetModel()
 
     def set_theme(self, name: str) -> None:
@@ -133,14 +140,14 @@ class ResultsModel(QAbstractTableModel):
         return -1
 
     def metric_of(self, col: int) -> str | None:
-        offset = len(self.table.key_columns) + 1
+        offset = self._n_keys + 1
         return self.table.metrics[col - offset] if col >= offset else None
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.table.groups)
+        return 0 if parent.isValid() else self._n_rows
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.table.key_columns) + 1 + len(self.table.metrics)
+        return 0 if parent.isValid() else self._n_cols
 
     def group(self, row: int) -> Group:
         return self.table.groups[row]
@@ -158,6 +165,13 @@ class ResultsModel(QAbstractTableModel):
         return value_text(self.key_value(group, key))
 
     def sort_key(self, row: int, col: int) -> tuple:
+        """The key rows sort by in column `col`: numbers as numbers, then text, missing values last."""
+        keys = self._sort_keys.get(col)
+        if keys is None:
+            keys = self._sort_keys[col] = [self._compute_sort_key(r, col) for r in range(len(self.table.groups))]
+        return keys[row]
+
+    def _compute_sort_key(self, row: int, col: int) -> tuple:
         g = self.table.groups[row]
         metric = self.metric_of(col)
         if metric is not None:
@@ -263,16 +277,23 @@ class ResultsProxy(QSortFilterProxyModel):
         self.setFilterKeyColumn(-1)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
+        self._ascending = True
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._ascending = order == Qt.SortOrder.AscendingOrder
+        super().sort(column, order)
+
     def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         model: ResultsModel = self.sourceModel()  # type: ignore[assignment]
         base = model.table.baseline
-        ascending = self.sortOrder() == Qt.SortOrder.AscendingOrder
-        if base is not None and left.row() != right.row():
-            if left.row() == base:
-                return ascending
-            if right.row() == base:
-                return not ascending
-        return model.sort_key(left.row(), left.column()) < model.sort_key(right.row(), right.column())
+        a, b = left.row(), right.row()
+        if base is not None and a != b:
+            if a == base:
+                return self._ascending
+            if b == base:
+                return not self._ascending
+        col = left.column()
+        return model.sort_key(a, col) < model.sort_key(b, col)
 
 
 class ResultsView(QWidget):
@@ -298,6 +319,7 @@ class ResultsView(QWidget):
         self._dirty = True
         self._theme = "dark"
         self._last: IndexResult | None = None
+        self._single: dict[int, Group] = {}  # id(row) → the row as a group of one, per index result
         self._build()
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DEBOUNCE_MS)
         self._refresh_timer.timeout.connect(self.refresh)
@@ -363,6 +385,7 @@ class ResultsView(QWidget):
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(False)
+        self.view.horizontalHeader().setResizeContentsPrecision(60)  # widths from the first rows: quick on 1000
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._row_menu)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
@@ -537,6 +560,7 @@ class ResultsView(QWidget):
             return
         self._last = result
         self.rows = result.rows
+        self._single = {}
         with contextlib.suppress(OSError):  # a folder that vanished: the next refresh says so
             self._watch(self.folder)
         self._refresh_choices()
@@ -563,7 +587,7 @@ class ResultsView(QWidget):
 
     def key_names(self) -> list[str]:
         """Identity fields and every flattened configuration key."""
-        return [*IDENTITY_KEYS, *config_keys(self._good_rows())]
+        return list(dict.fromkeys([*IDENTITY_KEYS, *config_keys(self._good_rows())]))
 
     def _refresh_choices(self) -> None:
         rows = self._good_rows()
@@ -686,7 +710,7 @@ class ResultsView(QWidget):
         rows = filter_rows(self._good_rows(), self.filters)
         keys = self.group_by()
         try:
-            groups = run_groups(rows) if keys is None else group_rows(rows, keys)
+            groups = self._run_groups(rows) if keys is None else group_rows(rows, keys)
         except TsstudioError as exc:
             self._say(str(exc), error=True)
             groups = []
@@ -712,11 +736,15 @@ class ResultsView(QWidget):
         diffs = baseline_differences(groups, baseline, metrics) if baseline is not None else None
         self.table = ResultsTable(groups, key_columns, metrics, best, baseline, diffs)
         self.model.set_table(self.table)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.proxy.invalidate()
+        self.view.resizeColumnsToContents()
         self._update_actions()
         self.shown.emit()
+
+    def _run_groups(self, rows: list[ResultRow]) -> list[Group]:
+        missing = [r for r in rows if id(r) not in self._single]
+        for row, group in zip(missing, run_groups(missing)):
+            self._single[id(row)] = group
+        return [self._single[id(r)] for r in rows]
 
     def visible_groups(self) -> list[Group]:
         """The groups in the order the table shows them (after sorting and the find box)."""

@@ -33,6 +33,7 @@ class CheckList(QWidget):
         self.view = QListView()
         self.view.setModel(self.proxy)
         self.view.setUniformItemSizes(True)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # long keys keep their last part visible
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.all_button = QPushButton("Tick shown")
         self.all_button.setToolTip("Tick every entry the search shows")
