@@ -40,7 +40,7 @@ from tsstudio.gui.widgets.check_list import CheckList
 READ_DEBOUNCE_MS = 150
 REFRESH_DEBOUNCE_MS = 400
 DEFAULT_METRIC = "loss"
-BAND_ALPHA = 60
+BAND_ALPHA = 45
 FEW_POINTS = 24  # curves with at most this many points also get markers (validation and probe metrics)
 
 
