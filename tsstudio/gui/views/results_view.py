@@ -398,13 +398,13 @@ class ResultsView(QWidget):
         body.addWidget(right)
         body.setStretchFactor(0, 0)
         body.setStretchFactor(1, 1)
-        body.setSizes([260, 1100])
+        body.setSizes([225, 1100])
         outer.addWidget(body, 1)
         self._update_actions()
 
     def _build_controls(self) -> QWidget:
         tabs = QTabWidget()
-        tabs.setMinimumWidth(230)
+        tabs.setMinimumWidth(190)
         tabs.setMaximumWidth(340)
 
         group_page = QWidget()
