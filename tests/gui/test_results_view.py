@@ -120,6 +120,17 @@ def test_range_and_value_filters_hide_exactly_the_rows_they_should(qtbot, view, 
         f"test_mse_time ≤ {threshold:g}", "quantizer.codebook_size = 16"]
     view.remove_filter(0)
     assert ungrouped(view) == ["k16-s1", "k16-s2"]
+    # bounds the wrong way round: one line naming the key, no filter added, nothing else changes
+    view.filter_key.setCurrentText("svm_accuracy")
+    view.filter_low.setText("0.9")
+    view.filter_high.setText("0.1")
+    view.add_filter_button.click()
+    assert view.message_text() == "filter on svm_accuracy: the lower bound 0.9 is above the upper bound 0.1"
+    assert len(view.filters) == 1 and ungrouped(view) == ["k16-s1", "k16-s2"]
+    view.filter_key.setCurrentText("no.such.key")
+    view.add_filter_button.click()
+    assert view.message_text() == "filter on no.such.key: no run has this key or metric"
+    assert message_boxes() == []
     # grouped, the filtered runs' statistics are over the runs that pass
     view.clear_filters()
     view.add_filter(RowFilter.value("seed", 1))
@@ -143,6 +154,13 @@ def test_best_per_column_is_marked_on_the_right_row(qtbot, view, runs):
         assert view.cell(best_row, metric, Qt.ItemDataRole.FontRole).bold()
         assert view.cell(other_row, metric, Qt.ItemDataRole.FontRole) is None
         assert view.cell(best_row, metric, Qt.ItemDataRole.BackgroundRole) is not None
+    # the mark follows the theme (a tint chosen for each palette)
+    from tsstudio.gui.views.results_view import BEST_BACKGROUND
+
+    for theme in ("light", "dark"):
+        view.set_theme(theme)
+        brush = view.cell(best_row, metric, Qt.ItemDataRole.BackgroundRole)
+        assert brush.color() == BEST_BACKGROUND[theme]
     # the header says which way is better
     col = view.model.column_of("test_mse_time")
     assert view.model.headerData(col, Qt.Orientation.Horizontal).endswith("↓")

@@ -656,7 +656,7 @@ class ResultsView(QWidget):
     def _add_filter_from_inputs(self) -> None:
         key = self.filter_key.currentText().strip()
         if key not in self.key_names() and key not in self.metric_names():
-            self._say(f"Filter: no run has the key or metric {key!r}", error=True)
+            self._say(f"filter on {key}: no run has this key or metric", error=True)
             return
         if self.filter_kind.currentData() == "range":
             try:
@@ -664,7 +664,7 @@ class ResultsView(QWidget):
                 high = float(self.filter_high.text().replace(",", ".")) if self.filter_high.text().strip() else None
                 self.add_filter(RowFilter.range(key, low, high))
             except ValueError as exc:
-                self._say(f"Filter: {exc}", error=True)
+                self._say(str(exc), error=True)
         elif self.filter_value.count():
             self.add_filter(RowFilter.value(key, self.filter_value.currentData()))
 
