@@ -106,6 +106,7 @@ class ResultsModel(QAbstractTableModel):
         self.table = ResultsTable([], [], [], {})
         self.theme = "dark"
         self._sort_keys: dict[int, list[tuple]] = {}  # column → each row's sort key, computed on first sort
+        self._sort_ranks: dict[int, list[int]] = {}  # column → each row's ascending position
         self._n_rows = self._n_keys = 0
         self._n_cols = 1
 
@@ -113,6 +114,7 @@ class ResultsModel(QAbstractTableModel):
         self.beginResetModel()
         self.table = table
         self._sort_keys: dict[int, list[tuple]] = {}
+        self._sort_ranks: dict[int, list[int]] = {}
         self._n_rows = len(table.groups)
         self._n_keys = len(table.key_columns)
         self._n_cols = self._n_keys + 1 + len(table.metrics)
@@ -170,6 +172,17 @@ class ResultsModel(QAbstractTableModel):
         if keys is None:
             keys = self._sort_keys[col] = [self._compute_sort_key(r, col) for r in range(len(self.table.groups))]
         return keys[row]
+
+    def sort_ranks(self, col: int) -> list[int]:
+        """Each row's position when sorted ascending by column `col` (ties keep the row order)."""
+        ranks = self._sort_ranks.get(col)
+        if ranks is None:
+            keys = [self.sort_key(r, col) for r in range(self._n_rows)]
+            ranks = [0] * self._n_rows
+            for position, row in enumerate(sorted(range(self._n_rows), key=keys.__getitem__)):
+                ranks[row] = position
+            self._sort_ranks[col] = ranks
+        return ranks
 
     def _compute_sort_key(self, row: int, col: int) -> tuple:
         g = self.table.groups[row]
@@ -284,16 +297,16 @@ class ResultsProxy(QSortFilterProxyModel):
         super().sort(column, order)
 
     def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
+        # Called ~n log n times from Qt's sort: compare precomputed ranks, the baseline first either way.
         model: ResultsModel = self.sourceModel()  # type: ignore[assignment]
-        base = model.table.baseline
         a, b = left.row(), right.row()
-        if base is not None and a != b:
-            if a == base:
-                return self._ascending
-            if b == base:
-                return not self._ascending
-        col = left.column()
-        return model.sort_key(a, col) < model.sort_key(b, col)
+        base = model.table.baseline
+        if a == base:
+            return self._ascending and a != b
+        if b == base:
+            return not self._ascending
+        ranks = model.sort_ranks(left.column())
+        return ranks[a] < ranks[b]
 
 
 class ResultsView(QWidget):
