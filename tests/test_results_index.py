@@ -15,7 +15,7 @@ import pytest
 
 from tsstudio.cli.main import main
 from tsstudio.store import RunFile, write_evaluation
-from tsstudio.store.curves import curve_stats, group_by_seed
+from tsstudio.store.curves import curve_stats, group_by_seed, group_curves, group_labels, read_run_curve
 from tsstudio.store.results_index import (
     INDEX_NAME,
     best_per_metric,
@@ -200,6 +200,21 @@ def test_seed_groups_and_curve_statistics_aligned_on_step(workspace):
     np.testing.assert_allclose(stats.min, loss)
     np.testing.assert_allclose(stats.max, 2 * loss)
     assert stats.n.tolist() == [2] * len(steps)
+
+
+def test_curve_statistics_carry_the_epoch_of_each_step_and_groups_get_labels_that_tell_them_apart(workspace):
+    paths = [workspace / "s1.h5", workspace / "small" / "k16.h5", workspace / "s2.h5"]
+    with RunFile.open(paths[0]) as run:
+        steps, epochs, _ = run.metric("loss")
+    assert not np.allclose(epochs, steps)
+    np.testing.assert_allclose(curve_stats(paths[:1], "loss").epochs, epochs)
+    curves = [read_run_curve(p, "loss") for p in paths]
+    groups = group_curves(curves)
+    assert [[c.path for c in g] for g in groups] == [[paths[0], paths[2]], [paths[1]]]
+    assert group_labels(groups) == ["codebook_size=32 (seeds 1, 2)", "codebook_size=16 (seed 1)"]
+    missing = read_run_curve(paths[0], "no_such_metric")
+    assert len(missing.steps) == 0 and "loss" in missing.metric_names
+    assert len(curve_stats(paths[:1], "no_such_metric").steps) == 0
 
 
 def test_a_running_run_is_listed_but_never_cached(tmp_path):

@@ -29,6 +29,8 @@ from tsstudio.gui.controller import AppController
 from tsstudio.gui.runs_view import RunsView
 from tsstudio.gui.theme import ThemeManager
 from tsstudio.gui.training_view import TrainingView
+from tsstudio.gui.views.curves_view import CurvesView
+from tsstudio.gui.views.results_view import ResultsView
 from tsstudio.gui.views.sampler_view import SamplerView
 
 GEOMETRY_KEY = "window/geometry"
@@ -89,6 +91,11 @@ class MainWindow(QMainWindow):
         self.theme.changed.connect(self.sampler_view.set_theme)
         self.sampler_view.set_theme(self.theme.name)
         self.tabs.addTab(self.sampler_view, "Sampler")
+        self.results_view = ResultsView(self.controller)  # follows the workspace, refreshes when runs change
+        self.tabs.addTab(self.results_view, "Results")
+        self.curves_view = CurvesView(self.controller)
+        self.tabs.addTab(self.curves_view, "Curves")
+        self.results_view.curvesRequested.connect(self.show_curves)
         self.setCentralWidget(self.tabs)
 
         self._build_menus()
@@ -98,6 +105,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self.theme.changed.connect(self.training_view.set_theme)
         self.training_view.set_theme(self.theme.name)
+        for view in (self.results_view, self.curves_view):
+            self.theme.changed.connect(view.set_theme)
+            view.set_theme(self.theme.name)
         self.resize(1400, 860)
         self._restore_layout()
         self.tabs.setCurrentIndex(0)
@@ -235,6 +245,11 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.sampler_view)
         return self.sampler_view.open_path(path)
 
+    def show_curves(self, paths: list[str]) -> None:
+        """Plot the curves of these runs in the Curves tab."""
+        self.tabs.setCurrentWidget(self.curves_view)
+        self.curves_view.show_runs(paths)
+
     def current_config(self) -> RunConfig | None:
         """The Configure tab's configuration (None when it is invalid or the form is missing)."""
         if not self._has_form:
@@ -325,6 +340,8 @@ class MainWindow(QMainWindow):
         """Stop every job cooperatively and wait a bounded time; True if all threads ended."""
         self.training_view._close_source()
         self.sampler_view.shutdown(timeout_ms)
+        self.results_view.shutdown()
+        self.curves_view.shutdown()
         ok = self.controller.stop_all(timeout_ms)
         if not ok:
             print(f"tsstudio: some training threads did not stop within {timeout_ms} ms", flush=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,69 @@ class CurveStats:
     min: np.ndarray
     max: np.ndarray
     n: np.ndarray  # (S,) how many runs have a value at that step
+    epochs: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (S,) mean epoch of the runs at that step
+
+
+@dataclass
+class RunCurve:
+    """One run's identity (for grouping and labels), its metric names and one metric's curve."""
+
+    path: Path
+    kind: str
+    dataset: str
+    seed: int | None
+    config: dict[str, Any]  # flattened
+    metric_names: list[str]
+    metric: str
+    steps: np.ndarray  # (K,) int64; empty when the run lacks the metric
+    epochs: np.ndarray  # (K,) float64
+    values: np.ndarray  # (K,) float64
+
+    @property
+    def group_key(self) -> tuple:
+        """What runs of one seed group share (`seed_group_key`)."""
+        return seed_group_key(self.kind, self.dataset, self.config)
+
+
+def read_run_curve(path: str | os.PathLike[str], metric: str) -> RunCurve:
+    """Open one run file and read what the curves view needs: identity, metric names and `metric`'s curve."""
+    p = Path(path)
+    with RunFile.open(p) as run:
+        names = run.metric_names()
+        if metric in names:
+            steps, epochs, values = run.metric(metric)
+        else:
+            steps, epochs, values = np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+        return RunCurve(p, run.kind, run.dataset, run.seed, flatten_config(run.config), list(names), metric,
+                        steps, epochs, values)
+
+
+def group_curves(curves: Iterable[RunCurve]) -> list[list[RunCurve]]:
+    """Curves grouped so that runs in a group differ only in seed (and run-identity noise), in first-seen order."""
+    groups: dict[tuple, list[RunCurve]] = {}
+    for curve in curves:
+        groups.setdefault(curve.group_key, []).append(curve)
+    return list(groups.values())
+
+
+def group_labels(groups: list[list[RunCurve]]) -> list[str]:
+    """A short label per seed group: the configuration values that tell the groups apart (`key=value`)."""
+    if not groups:
+        return []
+    firsts = [g[0] for g in groups]
+    idents = [{"dataset": c.dataset, "kind": c.kind, **{k: v for k, v in c.config.items() if not is_noise_key(k)}}
+              for c in firsts]
+    keys = sorted({k for d in idents for k in d})
+    differing = [k for k in keys if len({repr(d.get(k)) for d in idents}) > 1]
+    labels = []
+    for d, group in zip(idents, groups):
+        parts = [f"{k.rsplit('.', 1)[-1]}={d.get(k)}" for k in differing[:3]]
+        if len(differing) > 3:
+            parts.append("…")
+        seeds = sorted(str(c.seed) for c in group)
+        label = ", ".join(parts) or d["dataset"] or group[0].path.stem
+        labels.append(f"{label} (seeds {', '.join(seeds)})" if len(group) > 1 else f"{label} (seed {seeds[0]})")
+    return labels
 
 
 def curve_stats(paths: Iterable[str | os.PathLike[str]], metric: str) -> CurveStats:
@@ -51,19 +115,28 @@ def curve_stats(paths: Iterable[str | os.PathLike[str]], metric: str) -> CurveSt
     counts. Each step's statistics use the runs that have a value there (`n`), so runs of
     different lengths do not drop the tail. The std is the population std (0 for one run).
     """
+    return stats_of_curves([read_run_curve(p, metric) for p in paths], metric)
+
+
+def stats_of_curves(curves: Iterable[RunCurve], metric: str) -> CurveStats:
+    """`curve_stats` of curves already read (runs whose curve is empty are skipped)."""
     series: list[dict[int, float]] = []
-    for path in paths:
-        with RunFile.open(Path(path)) as run:
-            if metric not in run.metric_names():
-                continue
-            steps, _, values = run.metric(metric)
-        series.append({int(s): float(v) for s, v in zip(steps, values)})
+    epoch_of: list[dict[int, float]] = []
+    for curve in curves:
+        if not len(curve.steps):
+            continue
+        series.append({int(s): float(v) for s, v in zip(curve.steps, curve.values)})
+        epoch_of.append({int(s): float(e) for s, e in zip(curve.steps, curve.epochs)})
     all_steps = np.array(sorted({s for run in series for s in run}), dtype=np.int64)
     table = np.full((len(series), len(all_steps)), np.nan)
     position = {int(s): i for i, s in enumerate(all_steps)}
     for r, run in enumerate(series):
         for s, v in run.items():
             table[r, position[s]] = v
+    epochs = np.full((len(series), len(all_steps)), np.nan)
+    for r, run in enumerate(epoch_of):
+        for s, e in run.items():
+            epochs[r, position[s]] = e
     present = ~np.isnan(table)
     n = present.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -78,4 +151,5 @@ def curve_stats(paths: Iterable[str | os.PathLike[str]], metric: str) -> CurveSt
         min=small.min(axis=0) if len(series) else np.zeros(0),
         max=big.max(axis=0) if len(series) else np.zeros(0),
         n=n.astype(np.int64),
+        epochs=np.where(n > 0, np.nansum(np.where(present, epochs, 0.0), axis=0) / np.maximum(n, 1), np.nan),
     )

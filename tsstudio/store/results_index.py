@@ -299,6 +299,14 @@ def group_rows(rows: Sequence[ResultRow], keys: Sequence[str] | None = None) -> 
     return groups
 
 
+def run_groups(rows: Sequence[ResultRow]) -> list[Group]:
+    """Every readable run as a group of its own (the table without grouping), keyed by its name, in row order."""
+    return [
+        Group({"name": row.name}, [row], {m: MetricStat(v, 0.0, 1) for m, v in sorted(row.metrics.items()) if math.isfinite(v)})
+        for row in rows if row.error is None
+    ]
+
+
 def varying_keys(groups: Sequence[Group]) -> list[str]:
     """The grouping keys whose values differ between groups (what tells the rows apart)."""
     if not groups:
