@@ -49,7 +49,7 @@ def test_live_job_redraws_on_a_timer_not_per_step(qtbot, workspace: Path, tiny) 
     assert len(statuses) <= elapsed / 0.1 + 5  # ≤ 10 Hz, whatever the step rate
     # after the job, the view reloads the run from its file
     qtbot.waitUntil(lambda: isinstance(view.source, FileSource), timeout=5000)
-    assert view.source.data.status == "finished"
+    qtbot.waitUntil(lambda: view.source.data.status == "finished" and not view.source.is_reading(), timeout=5000)
     xs, _ = view.loss_curves["loss"][1].getData()
     assert len(xs) == 40
 
@@ -86,11 +86,11 @@ def test_follows_a_run_file_written_by_another_process(qtbot, workspace: Path) -
         def opened() -> bool:
             if not out.exists():
                 return False
-            try:
-                view.show_run(out)
-            except TsstudioError:
-                return False
-            return isinstance(view.source, FileSource)
+            source = view.source
+            if isinstance(source, FileSource) and not source.error:
+                return source.data.status != "" or not source.is_reading()
+            view.show_run(out)  # (again: the file can exist before its writer made it a run file)
+            return False
 
         qtbot.waitUntil(opened, timeout=TIMEOUT_MS)
         qtbot.waitUntil(lambda: view.source.data.status == "finished", timeout=TIMEOUT_MS)

@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+os.environ.setdefault("QT_API", "pyside6")  # superqt goes through qtpy
+from superqt import QElidingLabel  # noqa: E402
+
 from tsstudio.config.schema import RunConfig
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
@@ -71,7 +74,8 @@ class MainWindow(QMainWindow):
         self.runs_dock.setObjectName("RunsDock")
         self.runs_dock.setWidget(self.runs_view)
         features = QDockWidget.DockWidgetFeature
-        self.runs_dock.setFeatures(features.DockWidgetMovable | features.DockWidgetFloatable)
+        # closable, so that View → Runs can hide and show it
+        self.runs_dock.setFeatures(features.DockWidgetMovable | features.DockWidgetFloatable | features.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.runs_dock)
 
         self.tabs = QTabWidget()
@@ -194,7 +198,8 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel(f"device: {device}")
         self.threads_label = QLabel(f"torch threads: {ui_friendly_threads()} per job (of {os.cpu_count()} cores)")
         self.jobs_label = QLabel()
-        self.workspace_label = QLabel()
+        self.workspace_label = QElidingLabel()  # a long workspace path must not widen the window
+        self.workspace_label.setElideMode(Qt.TextElideMode.ElideMiddle)
         bar = self.statusBar()
         bar.addWidget(self.workspace_label, 1)
         for w in (self.jobs_label, self.threads_label, self.device_label):
@@ -208,6 +213,7 @@ class MainWindow(QMainWindow):
 
     def _update_workspace_label(self) -> None:
         self.workspace_label.setText(f"workspace: {self.controller.workspace}")
+        self.workspace_label.setToolTip(str(self.controller.workspace))
 
     # ------------------------------------------------------------------ wiring
     def _connect(self) -> None:
@@ -275,7 +281,10 @@ class MainWindow(QMainWindow):
     def choose_data_dir(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add data folder", str(Path.home()))
         if folder:
-            self.controller.add_data_dir(folder)
+            try:
+                self.controller.add_data_dir(folder)
+            except TsstudioError as exc:
+                self.show_error("Cannot add data folder", str(exc))
 
     def show_about(self) -> None:
         from tsstudio import __version__
