@@ -618,7 +618,7 @@ class ConfigForm(QWidget):
             lines.append(
                 f"<b>{name}</b> (length {length}): token grid <b>{grid.height} × {grid.width}</b> "
                 f"= {grid.n_tokens} tokens · STFT {grid.stft_size[0]} × {grid.stft_size[1]} · "
-                f"downsample rate {grid.rate} ({grid.blocks} stride-2 blocks)"
+                f"downsample rate {2 ** grid.blocks} ({grid.blocks} stride-2 blocks)"
             )
             key = self._count_key(config, length)
             counted = self._counts.get(key)

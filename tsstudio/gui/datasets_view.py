@@ -46,6 +46,7 @@ from tsstudio.data import BUILTIN_DATASET, Dataset, DatasetInfo  # noqa: E402
 from tsstudio.data.folders import load_by_name, scan_datasets  # noqa: E402
 from tsstudio.errors import TsstudioError  # noqa: E402
 from tsstudio.gui.plots import CurveSet, SpectrogramPlot, class_colors  # noqa: E402
+from tsstudio.gui.theme import style_plot  # noqa: E402
 
 __all__ = ["DatasetsView", "ERROR_COLOR", "load_by_name", "run_in_thread", "scan_datasets"]
 
@@ -299,6 +300,11 @@ class DatasetsView(QWidget):
     def plot_widgets(self) -> list[pg.PlotWidget]:
         """The plot widgets (for theme changes)."""
         return [self.series_plot, self.spectrogram]
+
+    def set_theme(self, name: str) -> None:
+        """Recolour the plots for theme `name` (background, axes, titles, legend)."""
+        for widget in self.plot_widgets():
+            style_plot(widget, name)
 
     def is_busy(self) -> bool:
         """Whether a listing or a load is in progress."""

@@ -49,7 +49,7 @@ def _dark_palette() -> QPalette:
     }
     for role, color in roles.items():
         pal.setColor(role, color)
-    disabled = QColor("#7a7d82")
+    disabled = QColor("#989ba1")  # quieter, still ≥ 4.5:1 on the window colour
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
         pal.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     return pal
@@ -75,7 +75,7 @@ def _light_palette() -> QPalette:
     }
     for role, color in roles.items():
         pal.setColor(role, color)
-    disabled = QColor("#9a9a9a")
+    disabled = QColor("#6b6b6b")  # quieter, still ≥ 4.5:1 on the window colour
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
         pal.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     return pal
@@ -157,21 +157,44 @@ def apply_theme(name: str) -> None:
     pg.setConfigOptions(background=colors["background"], foreground=colors["foreground"], antialias=False)
 
 
+def relative_luminance(color: QColor) -> float:
+    """WCAG 2 relative luminance of an opaque colour (0 black … 1 white)."""
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+
+
+def contrast_ratio(fg: QColor, bg: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 … 21 (4.5 is the minimum for body text)."""
+    a, b = relative_luminance(fg), relative_luminance(bg)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def legend_brush(name: str) -> QColor:
+    """A legend's background: the plot background, slightly see-through, so curves under it stay visible."""
+    color = QColor(PLOT_COLORS.get(name, PLOT_COLORS["dark"])["background"])
+    color.setAlpha(210)
+    return color
+
+
 def style_plot(widget: pg.PlotWidget | pg.GraphicsLayoutWidget, name: str) -> None:
-    """Recolour an existing plot widget (pyqtgraph's config options only affect new widgets)."""
+    """Recolour an existing plot widget for theme `name`.
+
+    pyqtgraph's config options only affect items created later, so every axis (colour bars'
+    included), title and legend already in the widget's scene is recoloured here.
+    """
     colors = PLOT_COLORS.get(name, PLOT_COLORS["dark"])
     widget.setBackground(colors["background"])
     fg = pg.mkColor(colors["foreground"])
-    items = []
-    if isinstance(widget, pg.PlotWidget):
-        items = [widget.getPlotItem()]
-    else:
-        items = [item for item in widget.ci.items if isinstance(item, pg.PlotItem)]
-    for plot in items:
-        for axis_name in ("left", "bottom", "right", "top"):
-            axis = plot.getAxis(axis_name)
-            axis.setPen(fg)
-            axis.setTextPen(fg)
-        plot.titleLabel.setText(plot.titleLabel.text, color=fg)
-        if plot.legend is not None:
-            plot.legend.setLabelTextColor(fg)
+    for item in widget.scene().items():
+        if isinstance(item, pg.AxisItem):
+            item.setPen(fg)
+            item.setTextPen(fg)
+        elif isinstance(item, pg.LegendItem):
+            item.setLabelTextColor(fg)
+            item.setBrush(legend_brush(name))
+            item.setPen(pg.mkPen(fg, width=1))
+        elif isinstance(item, pg.LabelItem):
+            item.setText(item.text, color=fg)

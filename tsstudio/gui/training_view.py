@@ -391,6 +391,10 @@ class TrainingView(QWidget):
             plot.addItem(image)
             self.spec_plots.append(plot)
             self.spec_images.append(image)
+        # one colour bar for both panels: they share their levels, so they compare directly
+        self.spec_colorbar = pg.ColorBarItem(colorMap=cmap, interactive=False, width=12, colorMapMenu=False, label="|STFT|")
+        self.spec_colorbar.setImageItem(self.spec_images)
+        self.spec_widget.addItem(self.spec_colorbar, row=0, col=2)
         self._spec_shape: tuple[int, int] | None = None
         self._snapshot_key: tuple | None = None
         self.usage_plot = pg.PlotWidget(title="Codebook usage (latest snapshot)")
@@ -667,6 +671,7 @@ class TrainingView(QWidget):
             self.recon_curve.setData(np.arange(len(r)), r)
             images.append(stft_magnitude(r, d.n_fft, d.hop_length))
         high = float(max(img.max() for img in images)) or 1.0
+        self.spec_colorbar.setLevels((0.0, high))  # the bar pushes its levels to both images
         for image, data in zip(self.spec_images, images):
             freq, frames = data.shape
             image.setImage(data, levels=(0.0, high), autoLevels=False)
