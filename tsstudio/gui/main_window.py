@@ -38,6 +38,7 @@ STATE_KEY = "window/state"
 LAYOUT_VERSION = 1
 QUIT_WAIT_MS = 15000
 FIRST_HINT = "Next: configure a run (Configure tab) and press Start"
+HINT_COLORS = {"dark": "#8ab4ff", "light": "#1a4fa0"}  # an accent that keeps ≥ 4.5:1 on the window colour
 
 
 def _placeholder(what: str, error: str) -> QWidget:
@@ -95,8 +96,8 @@ class MainWindow(QMainWindow):
         if self._has_form:
             self._on_validity(self.current_config() is not None)
         self._connect()
-        self.theme.changed.connect(self.training_view.set_theme)
-        self.training_view.set_theme(self.theme.name)
+        self.theme.changed.connect(self.set_theme)
+        self.set_theme(self.theme.name)
         self.resize(1400, 860)
         self._restore_layout()
         self.tabs.setCurrentIndex(0)
@@ -108,7 +109,6 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         self.hint = QLabel(FIRST_HINT)
         self.hint.setObjectName("NextStepHint")
-        self.hint.setStyleSheet("QLabel#NextStepHint { padding: 6px 10px; font-weight: bold; }")
         row = QHBoxLayout()
         row.addWidget(self.hint, 1)
         go = QPushButton("Configure →")
@@ -141,6 +141,14 @@ class MainWindow(QMainWindow):
         if hasattr(self, "start_action"):
             self.start_action.setEnabled(bool(valid))
         self.config_message.setText("" if valid else "Fix the highlighted fields to start.")
+
+    def set_theme(self, name: str) -> None:
+        """Recolour what the palette alone does not reach: every view's plots, the hint, form headers."""
+        for view in (self.datasets_view, self.augment_view, self.config_form, self.training_view):
+            if hasattr(view, "set_theme"):
+                view.set_theme(name)
+        color = HINT_COLORS.get(name, HINT_COLORS["dark"])
+        self.hint.setStyleSheet(f"QLabel#NextStepHint {{ padding: 6px 10px; font-weight: bold; color: {color}; }}")
 
     # ------------------------------------------------------------------ menus, status bar
     def _build_menus(self) -> None:

@@ -273,8 +273,13 @@ class RunsView(QWidget):
     def _fit_name_column(self) -> None:
         """The name takes the room the other columns leave, but never less than NAME_MIN_WIDTH
         (a narrow sidebar scrolls sideways rather than cutting names to a letter or two)."""
+        if not hasattr(self, "stack"):  # still being built
+            return
         others = sum(self.table.columnWidth(c) for c in range(1, len(COLUMNS)) if not self.table.isColumnHidden(c))
-        room = self.table.viewport().width() - others
+        # from the stack's width: the table is hidden (and its viewport stale) while the list is empty
+        scrollbar = self.table.verticalScrollBar()
+        bar = scrollbar.sizeHint().width() if scrollbar.isVisible() else 0
+        room = self.stack.width() - 2 * self.table.frameWidth() - bar - others
         self.table.setColumnWidth(0, max(NAME_MIN_WIDTH, room))
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
@@ -310,6 +315,7 @@ class RunsView(QWidget):
         if runs is not None:
             self.model.set_runs(runs)
             self.stack.setCurrentIndex(1 if runs else 0)
+            self._fit_name_column()
         self._update_buttons()
         if self._rescan:
             self._rescan = False

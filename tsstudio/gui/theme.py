@@ -19,6 +19,7 @@ PLOT_COLORS = {
     "dark": {"background": "#1e1f22", "foreground": "#d4d4d4"},
     "light": {"background": "#ffffff", "foreground": "#202020"},
 }
+THEME_TEXT = {"dark": "#dfe1e5", "light": "#1f1f1f"}  # the palettes' WindowText, for style sheets
 CURVE_COLORS = ("#4c9be8", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7")
 
 

@@ -397,7 +397,7 @@ class TrainingView(QWidget):
         self.spec_widget.addItem(self.spec_colorbar, row=0, col=2)
         self._spec_shape: tuple[int, int] | None = None
         self._snapshot_key: tuple | None = None
-        self.usage_plot = pg.PlotWidget(title="Codebook usage (latest snapshot)")
+        self.usage_plot = pg.PlotWidget(title="Codebook usage (latest)")
         self.usage_plot.setLabel("bottom", "code")
         self.usage_plot.setLabel("left", "tokens")
         self.usage_bars = pg.BarGraphItem(x=np.zeros(0), height=np.zeros(0), width=0.8, brush=CURVE_COLORS[0], pen=None)
