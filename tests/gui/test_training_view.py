@@ -139,3 +139,14 @@ def test_log_axis_labels_minor_ticks_only_where_they_fit(qapp) -> None:  # noqa:
     axis.setRange(-0.25, 0.25)  # 400 px a decade
     assert axis.logTickStrings(values, 1.0, None) == ["0.2", "0.5", "1", "3"]
     assert axis.logTickStrings([-1.0, 0.0], 1.0, 1.0) == ["0.1", "1"]  # whole decades are always labelled
+
+
+def test_stft_panels_share_a_colour_bar(qtbot, workspace: Path, finished_run: Path) -> None:  # noqa: ANN001
+    view = _view(qtbot, workspace)
+    view.show_run(finished_run)
+    qtbot.waitUntil(lambda: view.source.data.status == "finished", timeout=10_000)
+    low, high = view.spec_colorbar.levels()
+    assert low == 0.0 and high > 0
+    for image in view.spec_images:
+        assert tuple(image.getLevels()) == (low, high)
+    assert high == max(float(image.image.max()) for image in view.spec_images)
