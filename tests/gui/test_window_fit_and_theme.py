@@ -9,10 +9,11 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QAbstractSpinBox
 
 from tsstudio.gui.controller import AppController
 from tsstudio.gui.main_window import MainWindow
-from tsstudio.gui.theme import THEMES, ThemeManager, contrast_ratio
+from tsstudio.gui.theme import STATUS_COLORS, THEMES, ThemeManager, contrast_ratio, status_color
 
 SCREEN = (1366, 768)
 
@@ -82,6 +83,12 @@ def test_legend_and_header_text_contrast_in_both_themes(qtbot, window: MainWindo
         assert contrast_ratio(hint, window_color) >= 4.5, name
         quiet = window.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
         assert contrast_ratio(quiet, window_color) >= 4.5, name  # the form's section notes use it
+        base = window.palette().color(QPalette.ColorRole.Base)
+        for status in STATUS_COLORS[name]:  # the runs list's status column
+            assert contrast_ratio(status_color(status), base) >= 4.5, (name, status)
+        for key in ("gaussian_noise_std", "slice_segments"):  # superqt's slider value labels
+            for label in window.augment_view.param_editor(key).findChildren(QAbstractSpinBox):
+                assert contrast_ratio(label.palette().color(QPalette.ColorRole.Text), window_color) >= 4.5, (name, key)
         # the Data and Augmentations plots follow the theme as the Training plots do
         expected = QColor("#ffffff" if name == "light" else "#1e1f22")
         for view in views:

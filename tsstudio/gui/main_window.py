@@ -7,7 +7,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool
 from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -37,6 +37,7 @@ GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
 LAYOUT_VERSION = 1
 QUIT_WAIT_MS = 15000
+POOL_WAIT_MS = 3000
 FIRST_HINT = "Next: configure a run (Configure tab) and press Start"
 HINT_COLORS = {"dark": "#8ab4ff", "light": "#1a4fa0"}  # an accent that keeps ≥ 4.5:1 on the window colour
 
@@ -332,6 +333,7 @@ class MainWindow(QMainWindow):
         """Stop every job cooperatively and wait a bounded time; True if all threads ended."""
         self.training_view._close_source()
         ok = self.controller.stop_all(timeout_ms)
+        QThreadPool.globalInstance().waitForDone(POOL_WAIT_MS)  # short reads (run files, datasets) in flight
         if not ok:
             print(f"tsstudio: some training threads did not stop within {timeout_ms} ms", flush=True)
         return ok

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QResizeEvent
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -42,22 +42,21 @@ from PySide6.QtWidgets import (
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
 from tsstudio.gui.datasets_view import run_in_thread
+from tsstudio.gui.theme import status_color
 from tsstudio.store.workspace import RunSummary, ScanCache, delete_run, rename_run, scan_workspace
 
 REFRESH_MS = 2000
 COLUMNS = ("name", "status", "kind", "dataset", "preset", "seed", "steps", "val_loss", "svm", "knn", "perplexity")
 METRIC_KEYS = {"val_loss": "val_loss", "svm": "svm_accuracy", "knn": "knn_accuracy", "perplexity": "perplexity"}
-STATUS_COLORS = {"running": "#4c9be8", "paused": "#b07aa1", "finished": "#59a14f", "stopped": "#edc948",
-                 "interrupted": "#f28e2b", "failed": "#e15759"}
 RESUMABLE = ("stopped", "interrupted")
 # The sidebar is narrow: these start hidden (the run name already says dataset and preset);
 # the header's context menu shows or hides any column, and the choice is remembered.
 DEFAULT_HIDDEN = ("kind", "dataset", "preset", "seed", "perplexity")
 HIDDEN_COLUMNS_KEY = "runs/hidden_columns"
 EMPTY_TEXT = "No runs in this workspace yet.\n\nConfigure a run and press Start, or open another workspace (File menu)."
-NAME_MIN_WIDTH = 150  # room for "<dataset>-<preset>…" before the name elides
-COLUMN_WIDTHS = {"status": 64, "kind": 64, "dataset": 70, "preset": 80, "seed": 36, "steps": 72,
-                 "val_loss": 60, "svm": 46, "knn": 46, "perplexity": 64}
+NAME_MIN_WIDTH = 140  # room for "<dataset>-<preset>…" before the name elides
+COLUMN_WIDTHS = {"status": 62, "kind": 64, "dataset": 70, "preset": 80, "seed": 36, "steps": 62,
+                 "val_loss": 58, "svm": 46, "knn": 46, "perplexity": 64}
 
 
 class RunsModel(QAbstractTableModel):
@@ -97,8 +96,7 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole:  # sort key
             return self._sort_key(s, col)
         if role == Qt.ItemDataRole.ForegroundRole and col == "status":
-            color = STATUS_COLORS.get(s.status)
-            return QColor(color) if color else None
+            return status_color(s.status)
         if role == Qt.ItemDataRole.ToolTipRole:
             return s.error or str(s.path)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("seed", "steps", *METRIC_KEYS):

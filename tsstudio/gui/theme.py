@@ -19,6 +19,13 @@ PLOT_COLORS = {
     "dark": {"background": "#1e1f22", "foreground": "#d4d4d4"},
     "light": {"background": "#ffffff", "foreground": "#202020"},
 }
+# run status colours with ≥ 4.5:1 on each theme's table background
+STATUS_COLORS = {
+    "dark": {"running": "#6ea7ff", "paused": "#c99bd6", "finished": "#6cc46a", "stopped": "#edc948",
+             "interrupted": "#f2a14b", "failed": "#ff7b72"},
+    "light": {"running": "#1a5fb4", "paused": "#7b4d96", "finished": "#2a7526", "stopped": "#7a5d00",
+              "interrupted": "#a04a00", "failed": "#b3261e"},
+}
 THEME_TEXT = {"dark": "#dfe1e5", "light": "#1f1f1f"}  # the palettes' WindowText, for style sheets
 CURVE_COLORS = ("#4c9be8", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7")
 
@@ -154,8 +161,22 @@ def apply_theme(name: str) -> None:
         if not isinstance(app.style(), IndicatorStyle):
             app.setStyle(IndicatorStyle())
         app.setPalette(_dark_palette() if name == "dark" else _light_palette())
+        # Widgets with a style sheet keep the palette they were polished with (superqt's slider
+        # value labels, for one, stayed light grey on the light theme): polish them again.
+        for widget in app.allWidgets():
+            sheet = widget.styleSheet()
+            if sheet:
+                widget.setStyleSheet(sheet)
     colors = PLOT_COLORS.get(name, PLOT_COLORS["dark"])
     pg.setConfigOptions(background=colors["background"], foreground=colors["foreground"], antialias=False)
+
+
+def status_color(status: str) -> QColor | None:
+    """The colour a run status is written in, for the application's current palette."""
+    app = QApplication.instance()
+    light = isinstance(app, QApplication) and app.palette().color(QPalette.ColorRole.Base).lightness() >= 128
+    color = STATUS_COLORS["light" if light else "dark"].get(status)
+    return QColor(color) if color else None
 
 
 def relative_luminance(color: QColor) -> float:
