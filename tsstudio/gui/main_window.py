@@ -30,7 +30,7 @@ from tsstudio.config.schema import RunConfig
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
 from tsstudio.gui.runs_view import RunsView
-from tsstudio.gui.theme import ThemeManager
+from tsstudio.gui.theme import ThemeManager, repolish
 from tsstudio.gui.training_view import TrainingView
 
 GEOMETRY_KEY = "window/geometry"
@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
                 view.set_theme(name)
         color = HINT_COLORS.get(name, HINT_COLORS["dark"])
         self.hint.setStyleSheet(f"QLabel#NextStepHint {{ padding: 6px 10px; font-weight: bold; color: {color}; }}")
+        repolish(self)
 
     # ------------------------------------------------------------------ menus, status bar
     def _build_menus(self) -> None:

@@ -161,14 +161,20 @@ def apply_theme(name: str) -> None:
         if not isinstance(app.style(), IndicatorStyle):
             app.setStyle(IndicatorStyle())
         app.setPalette(_dark_palette() if name == "dark" else _light_palette())
-        # Widgets with a style sheet keep the palette they were polished with (superqt's slider
-        # value labels, for one, stayed light grey on the light theme): polish them again.
-        for widget in app.allWidgets():
-            sheet = widget.styleSheet()
-            if sheet:
-                widget.setStyleSheet(sheet)
     colors = PLOT_COLORS.get(name, PLOT_COLORS["dark"])
     pg.setConfigOptions(background=colors["background"], foreground=colors["foreground"], antialias=False)
+
+
+def repolish(root: QWidget) -> None:
+    """Polish again the widgets under `root` that carry a style sheet.
+
+    They keep the palette they were polished with (superqt's slider value labels, for one,
+    stayed light grey on the light theme) until their style sheet is set again.
+    """
+    for widget in (root, *root.findChildren(QWidget)):
+        sheet = widget.styleSheet()
+        if sheet:
+            widget.setStyleSheet(sheet)
 
 
 def status_color(status: str) -> QColor | None:

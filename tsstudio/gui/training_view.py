@@ -1,8 +1,10 @@
 """Live view of one training run: loss terms, learning rate, reconstructions, codebook, probes.
 
-The view draws from a *source*: a `JobSource` pulls what is new from a job of this process, a
-`FileSource` follows a run file (live through SWMR when another process writes it, or finished).
-A timer asks the source for news and redraws only then; plot items are created once and updated
+The view draws from a *source*: a `JobSource` pulls what is new from a job of this process (and,
+for a resumed run, keeps the curves its file held), a `FileSource` follows a run file on a pool
+thread with `store.follow.RunFollower`, which reads only the rows appended since its last read
+(live through SWMR when another process writes it, or once when finished). A timer asks the
+source for news and redraws only then; plot items are created once and updated
 with `setData` / `setImage` (explicit levels).
 """
 
@@ -470,6 +472,8 @@ class TrainingView(QWidget):
         self._timer.stop()
         if self.source is not None:
             self.source.close()
+            if isinstance(self.source, FileSource):
+                self.source.deleteLater()  # its read in flight, if any, no longer reports back
         self.source = None
 
     def _reset_plots(self) -> None:
