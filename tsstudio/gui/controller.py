@@ -222,7 +222,7 @@ class AppController(QObject):
 
     def release_finished_jobs(self) -> None:
         """Drop the jobs whose thread has ended: their state lives on in their run files."""
-        done = [job for job in self.jobs if job._thread is not None and not job.is_running]
+        done = [job for job in self.jobs if job.has_ended]
         self.jobs = [job for job in self.jobs if job not in done]
         for job in done:
             job.deleteLater()

@@ -186,6 +186,11 @@ class TrainingJob(QObject):
         return self._thread is not None and self._thread.isRunning()
 
     @property
+    def has_ended(self) -> bool:
+        """Whether the job was started and its thread has ended."""
+        return self._thread is not None and not self._thread.isRunning()
+
+    @property
     def is_paused(self) -> bool:
         return self.control.paused and self.is_running
 
