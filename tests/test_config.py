@@ -86,3 +86,13 @@ def test_presets_listed_with_regular_first():
 def test_unknown_preset_suggests():
     with pytest.raises(ConfigError, match=r"unknown preset 'reguler'.*did you mean 'regular'"):
         load_preset("reguler")
+
+
+def test_core_validate_refuses_non_finite_numbers_and_unequal_dims():
+    # the rules the app's configuration form used to check on its own
+    with pytest.raises(ConfigError, match=r"trainer\.weight_decay: nan is not a finite number"):
+        apply_overrides(RunConfig(), ["trainer.weight_decay=.nan"])
+    with pytest.raises(ConfigError, match=r"ssl\.weight: inf is not a finite number"):
+        apply_overrides(RunConfig(), ["ssl.weight=.inf"])
+    with pytest.raises(ConfigError, match=r"decoder\.dim: 32 must equal encoder\.dim 64"):
+        apply_overrides(RunConfig(), ["decoder.dim=32"])

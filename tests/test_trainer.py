@@ -62,11 +62,21 @@ def test_run_reports_the_whole_event_sequence(cbf):
     assert [e.step for e in evals] == [0, 6, 12]  # at start, every 2 epochs (3 steps each), end
     assert all(0.0 <= e.metrics["knn_accuracy"] <= 1.0 for e in evals)
     snaps = of(events, Snapshot)
-    assert [s.step for s in snaps] == [5, 10]
+    assert [s.step for s in snaps] == [5, 10, 12]  # every 5 steps, and a last one at the end
     assert snaps[0].recon.shape == (6, 128) and snaps[0].recon.dtype == np.float32
     assert int(sum(s.codebook_usage.sum() for s in snaps)) > 0
     assert of(events, Checkpoint)[-1].step == 12
     assert of(events, BestWeights)
+
+
+def test_a_run_shorter_than_the_snapshot_interval_ends_with_a_snapshot(cbf):
+    status, events, _ = train(cbf, quick("trainer.max_steps=3", "trainer.snapshot_every_steps=50", "probes.at_start=false"))
+    assert status == "finished"
+    snaps = of(events, Snapshot)
+    assert [s.step for s in snaps] == [3]
+    assert snaps[0].recon.shape == (6, 128) and int(snaps[0].codebook_usage.sum()) > 0
+    assert any(e.step == 3 and "dead_codes" in e.metrics for e in of(events, EvalMetrics))  # codebook panel data
+    assert events.index(snaps[0]) < len(events) - 1 and isinstance(events[-1], Finished)
 
 
 @pytest.mark.slow

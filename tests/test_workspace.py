@@ -94,3 +94,50 @@ def test_live_run_is_listed_as_running(tmp_path: Path) -> None:
 def test_missing_or_empty_folder(tmp_path: Path) -> None:
     assert list_runs(tmp_path / "nope") == []
     assert list_runs(tmp_path) == []
+
+
+def test_scan_workspace_reopens_only_changed_files_and_takes_live_state_from_jobs(tmp_path: Path) -> None:
+    from tsstudio.store.workspace import LIVE_RECHECK_S, ScanCache, scan_workspace
+
+    make_run(tmp_path / "done.h5", "SetA", 1)
+    live_writer = make_run(tmp_path / "live.h5", "SetB", 2, finish=False)
+    live_writer.flush()
+    cache = ScanCache()
+    first = scan_workspace(tmp_path, cache, now=0.0)
+    assert {s.name: s.status for s in first} == {"done": "finished", "live": "running"}
+    assert cache.opened == 2
+    scan_workspace(tmp_path, cache, now=1.0)
+    assert cache.opened == 2  # nothing changed: nothing reopened, not even the running one
+    scan_workspace(tmp_path, cache, now=1.0 + LIVE_RECHECK_S)
+    assert cache.opened == 3  # a running file of another writer is looked at again now and then
+    # a file this process trains: status and step from the job, the file left alone
+    again = scan_workspace(tmp_path, cache, live={tmp_path / "live.h5": ("paused", 7)}, now=2.0 + LIVE_RECHECK_S)
+    assert cache.opened == 3
+    assert {s.name: (s.status, s.step) for s in again}["live"] == ("paused", 7)
+    live_writer.close("stopped")
+    after = scan_workspace(tmp_path, cache, now=3.0 + LIVE_RECHECK_S)  # the job is gone: read the file
+    assert {s.name: s.status for s in after}["live"] == "stopped"
+
+
+def test_rename_and_delete_run_refuse_busy_or_bad_names(tmp_path: Path) -> None:
+    import pytest
+
+    from tsstudio.errors import RunFileError
+    from tsstudio.store.workspace import delete_run, rename_run
+
+    make_run(tmp_path / "a.h5", "SetA", 1)
+    make_run(tmp_path / "b.h5", "SetA", 2)
+    with pytest.raises(RunFileError, match="a.h5 is training; stop it before renaming"):
+        rename_run(tmp_path / "a.h5", "c", busy=True)
+    with pytest.raises(RunFileError, match="not a valid run name"):
+        rename_run(tmp_path / "a.h5", "x/y")
+    with pytest.raises(RunFileError, match="b.h5 already exists"):
+        rename_run(tmp_path / "a.h5", "b")
+    renamed = rename_run(tmp_path / "a.h5", "c")
+    assert renamed == tmp_path / "c.h5" and renamed.exists() and not (tmp_path / "a.h5").exists()
+    with pytest.raises(RunFileError, match="c.h5 is training; stop it before deleting"):
+        delete_run(renamed, busy=True)
+    delete_run(renamed)
+    assert not renamed.exists()
+    with pytest.raises(RunFileError, match="no such run file"):
+        delete_run(renamed)

@@ -31,6 +31,12 @@ def window(qtbot, workspace: Path) -> MainWindow:  # noqa: ANN001
     return win
 
 
+def _scan(qtbot, runs) -> None:  # noqa: ANN001
+    """Refresh the runs list and wait for its scan (it runs on a pool thread)."""
+    runs.refresh()
+    qtbot.waitUntil(lambda: not runs.is_scanning(), timeout=10_000)
+
+
 def _wait_job(qtbot, job, timeout: int = TRAIN_TIMEOUT_MS) -> str:  # noqa: ANN001
     if not job.is_running:
         return job.status
@@ -119,7 +125,7 @@ def test_stop_mid_run_then_resume_from_the_runs_list(qtbot, window: MainWindow, 
         assert 2 <= stopped_at < 40
         assert run.latest_checkpoint() is not None
     runs = window.runs_view
-    runs.refresh()
+    _scan(qtbot, runs)
     runs.select_path(job.path)
     assert runs.selected_path() == job.path
     assert runs.resume_button.isEnabled()
@@ -174,8 +180,9 @@ def test_training_view_draws_a_finished_run_file(qtbot, workspace: Path, finishe
     view.resize(1200, 800)
     view.show()
     view.show_run(finished_run)
+    qtbot.waitUntil(lambda: view.source.data.status == "finished", timeout=10_000)  # read on a pool thread
     data = view.source.data
-    assert data.status == "finished" and data.step == 8
+    assert data.step == 8
     for name in ("loss", "recon_time", "recon_stft", "val_loss"):
         xs, ys = view.loss_curves[name][1].getData()
         assert xs is not None and len(xs) >= 1, name
@@ -225,7 +232,7 @@ def test_rename_and_delete_from_the_runs_list(qtbot, window: MainWindow, finishe
     path = window.controller.workspace / "copy.h5"
     shutil.copy(finished_run, path)
     runs = window.runs_view
-    runs.refresh()
+    _scan(qtbot, runs)
     assert runs.proxy.rowCount() == 1
     runs.filter_edit.setText("nomatch")
     assert runs.proxy.rowCount() == 0
@@ -233,6 +240,7 @@ def test_rename_and_delete_from_the_runs_list(qtbot, window: MainWindow, finishe
     assert runs.proxy.rowCount() == 1
     renamed = runs.rename_run(path, "renamed")
     assert renamed.name == "renamed.h5" and renamed.exists() and not path.exists()
+    qtbot.waitUntil(lambda: not runs.is_scanning(), timeout=10_000)
     assert runs.paths() == [renamed]
     runs.filter_edit.clear()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
@@ -240,6 +248,7 @@ def test_rename_and_delete_from_the_runs_list(qtbot, window: MainWindow, finishe
     assert renamed.exists()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     runs.ask_delete(renamed)
+    qtbot.waitUntil(lambda: not runs.is_scanning(), timeout=10_000)
     assert not renamed.exists() and runs.paths() == []
 
 

@@ -84,7 +84,8 @@ def test_only_parameters_of_checked_methods_are_shown(qtbot, preview: Augmentati
 def test_no_method_gives_the_original_and_order_matters(qtbot, preview: AugmentationPreview) -> None:
     preview.set_config(AugmentationConfig(methods=()))
     preview.refresh()
-    np.testing.assert_array_equal(preview.views(), np.repeat(preview.original()[None], 4, axis=0))
+    assert preview.views().shape == (0, preview.original().shape[0])  # nothing unchanged passes for augmented
+    assert preview.view_curves.count() == 0 and preview.spectrogram_view.image_data() is None
     assert "No augmentation" in preview.message.text()
 
     preview.set_config(AugmentationConfig(methods=("gaussian_noise", "amplitude_resize")))
@@ -107,3 +108,24 @@ def test_ordered_check_list(qtbot) -> None:
     with qtbot.waitSignal(lst.changed):
         lst.down.click()
     assert lst.checked() == ("a", "c")
+
+
+def test_each_view_has_its_spectrogram_and_differs_from_the_original(qtbot, preview: AugmentationPreview) -> None:
+    # at seed 0 the first slice-and-shuffle draw of CBF test series 0 keeps the original order
+    config = AugmentationConfig(methods=("slice_and_shuffle",))
+    first_draw = preview_views(preview.original(), config, 4, 0)
+    assert np.array_equal(first_draw[0], preview.original())
+    preview.set_config(config)
+    preview.seed_spin.setValue(0)
+    preview.refresh()
+    views, original = preview.views(), preview.original()
+    assert views.shape[0] == 4 and preview.view_curves.count() == 4
+    assert all(np.abs(view - original).max() > 0 for view in views)
+    assert "unchanged" in preview.message.text()
+    for i in range(4):
+        preview.select_view(i)
+        assert preview.selected_view() == i
+        np.testing.assert_allclose(preview.spectrogram_view.image_data(), stft_magnitude(views[i]), rtol=1e-6)
+        assert preview.spectrogram_view.plot_item.titleLabel.text == f"|STFT| of view {i + 1}"
+        assert preview.view_curves.items[i].opts["pen"].width() == 2  # the chosen view's curve stands out
+    assert preview.spectrogram_original.levels() == preview.spectrogram_view.levels()

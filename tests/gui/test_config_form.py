@@ -67,6 +67,13 @@ def test_invalid_value_shows_its_message_and_flips_validity(qtbot) -> None:
     assert not form.is_valid() and form.invalid_key() == "stft.hop_length"
     form.set_value("stft.n_fft", 16)
     assert form.is_valid()
+    form.field_editor("trainer.weight_decay").setText("inf")
+    assert form.invalid_key() == "trainer.weight_decay" and "finite" in form.error()
+    form.field_editor("trainer.weight_decay").setText("0.01")
+    form.set_value("decoder.dim", 32)  # the core's rule, shown by the form
+    assert form.invalid_key() == "decoder.dim" and "encoder.dim" in form.error()
+    form.set_value("decoder.dim", 64)
+    assert form.is_valid()
     form.set_value("ssl.method", "vibcreg")  # needs an augmentation
     assert form.invalid_key() == "augmentations.methods"
     form.set_value("augmentations.methods", ["gaussian_noise"])
@@ -128,6 +135,7 @@ def test_yaml_round_trip_and_errors(qtbot, tmp_path: Path) -> None:
 def test_derived_facts_follow_the_selected_dataset(qtbot, tmp_path: Path) -> None:
     root = tmp_path / "ucr"
     write_ucr(root, "Long500", 500)
+    write_ucr(root, "Gun150", 150)  # GunPoint's length
     controller = StubController(dirs=[str(root)])
     form = make_form(qtbot, controller)
     facts = form.facts_text()
@@ -140,7 +148,11 @@ def test_derived_facts_follow_the_selected_dataset(qtbot, tmp_path: Path) -> Non
     assert form.config().data.dataset == "Long500"
     qtbot.waitUntil(lambda: "5 × 15" in form.facts_text() and "counting" not in form.facts_text(), timeout=30000)
     assert "75 tokens" in form.facts_text()
-    assert "downsample rate 31" in form.facts_text()
+    assert "downsample rate 16 (4 stride-2 blocks)" in form.facts_text()  # the method's 31, as the blocks give it
+
+    controller.select_dataset("Gun150")
+    qtbot.waitUntil(lambda: "Gun150 (length 150)" in form.facts_text(), timeout=30000)
+    assert "downsample rate 8 (3 stride-2 blocks)" in form.facts_text()  # not 9: three halvings give 8
 
     # the form's dataset box drives the app's selection
     combo = form.field_editor("data.dataset")

@@ -50,7 +50,7 @@ def test_live_job_redraws_on_a_timer_not_per_step(qtbot, workspace: Path, tiny) 
     assert len(statuses) <= elapsed / 0.1 + 5  # ≤ 10 Hz, whatever the step rate
     # after the job, the view reloads the run from its file
     qtbot.waitUntil(lambda: isinstance(view.source, FileSource), timeout=5000)
-    assert view.source.data.status == "finished"
+    qtbot.waitUntil(lambda: view.source.data.status == "finished" and not view.source.is_reading(), timeout=5000)
     xs, _ = view.loss_curves["loss"][1].getData()
     assert len(xs) == 40
 
@@ -88,11 +88,11 @@ def test_follows_a_run_file_written_by_another_process(qtbot, workspace: Path) -
         def opened() -> bool:
             if not out.exists():
                 return False
-            try:
-                view.show_run(out)
-            except TsstudioError:
-                return False
-            return isinstance(view.source, FileSource)
+            source = view.source
+            if isinstance(source, FileSource) and not source.error:
+                return source.data.status != "" or not source.is_reading()
+            view.show_run(out)  # (again: the file can exist before its writer made it a run file)
+            return False
 
         qtbot.waitUntil(opened, timeout=TIMEOUT_MS)
         qtbot.waitUntil(lambda: view.source.data.status == "finished", timeout=TIMEOUT_MS)
@@ -141,3 +141,14 @@ def test_log_axis_labels_minor_ticks_only_where_they_fit(qapp) -> None:  # noqa:
     axis.setRange(-0.25, 0.25)  # 400 px a decade
     assert axis.logTickStrings(values, 1.0, None) == ["0.2", "0.5", "1", "3"]
     assert axis.logTickStrings([-1.0, 0.0], 1.0, 1.0) == ["0.1", "1"]  # whole decades are always labelled
+
+
+def test_stft_panels_share_a_colour_bar(qtbot, workspace: Path, finished_run: Path) -> None:  # noqa: ANN001
+    view = _view(qtbot, workspace)
+    view.show_run(finished_run)
+    qtbot.waitUntil(lambda: view.source.data.status == "finished", timeout=10_000)
+    low, high = view.spec_colorbar.levels()
+    assert low == 0.0 and high > 0
+    for image in view.spec_images:
+        assert tuple(image.getLevels()) == (low, high)
+    assert high == max(float(image.image.max()) for image in view.spec_images)

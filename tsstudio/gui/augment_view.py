@@ -43,9 +43,10 @@ from superqt.utils import qdebounced  # noqa: E402
 from tsstudio.config.io import allowed, validate  # noqa: E402
 from tsstudio.config.schema import AUGMENTATIONS, AugmentationConfig, RunConfig  # noqa: E402
 from tsstudio.data import BUILTIN_DATASET, Dataset  # noqa: E402
-from tsstudio.data.augmentations import preview_views  # noqa: E402
+from tsstudio.data.preview import changed_views  # noqa: E402
 from tsstudio.gui.datasets_view import ERROR_COLOR, controller_dirs, load_by_name, run_in_thread  # noqa: E402
 from tsstudio.gui.plots import CurveSet, SpectrogramPlot, class_colors, stft_magnitude  # noqa: E402
+from tsstudio.gui.theme import style_plot  # noqa: E402
 
 __all__ = ["AugmentationPreview", "OrderedCheckList", "method_of_field"]
 
@@ -199,10 +200,13 @@ class AugmentationPreview(QWidget):
         self.seed_spin.valueChanged.connect(self._schedule)
         self.views_spin = QSpinBox(minimum=1, maximum=16, value=4, toolTip="How many augmented views to draw")
         self.views_spin.valueChanged.connect(self._schedule)
+        self.view_select = QSpinBox(minimum=1, maximum=4, toolTip="The view whose spectrogram is shown (or click its curve)")
+        self.view_select.valueChanged.connect(lambda _v: self._draw())
         draws = QFormLayout()
         draws.addRow("Test series #", self.index_spin)
         draws.addRow("Seed", self.seed_spin)
         draws.addRow("Views", self.views_spin)
+        draws.addRow("Spectrogram of view", self.view_select)
 
         self.message = QLabel(wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -228,7 +232,8 @@ class AugmentationPreview(QWidget):
         self.series_item.setLabel("left", "value")
         self.series_item.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.series_item.addLegend(offset=(-10, 10))
-        self.view_curves = CurveSet(self.series_item)
+        self.view_curves = CurveSet(self.series_item, clickable=True)
+        self.view_curves.on_click(self.select_view)
         self.original_curve = pg.PlotDataItem(skipFiniteCheck=True, name="original")
         self.original_curve.setZValue(10)
         self.series_item.addItem(self.original_curve)
@@ -340,6 +345,12 @@ class AugmentationPreview(QWidget):
         """Whether a dataset load is in progress."""
         return self._pending > 0
 
+    def set_theme(self, name: str) -> None:
+        """Recolour the plots for theme `name`; the original's curve takes the new foreground."""
+        for widget in self.plot_widgets():
+            style_plot(widget, name)
+        self.refresh()
+
     def plot_widgets(self) -> list[pg.PlotWidget]:
         """The plot widgets (for theme changes)."""
         return [self.series_plot, self.spectrogram_original, self.spectrogram_view]
@@ -397,23 +408,57 @@ class AugmentationPreview(QWidget):
         self._schedule.cancel()
         config = self.config()
         series = self._dataset.x_test[min(self.index_spin.value(), self._dataset.n_test - 1)]
+        n_views = self.views_spin.value()
         try:
             validate(RunConfig(augmentations=config))
-            views = preview_views(series, config, n_views=self.views_spin.value(), seed=self.seed_spin.value())
+            views, dropped = changed_views(series, config, n_views=n_views, seed=self.seed_spin.value())
         except Exception as exc:  # noqa: BLE001 - a bad parameter is shown, never raised
             self._set_message(str(exc), error=True)
             return
-        if config.methods:
-            self._set_message(f"{self._dataset.name}, test series #{self.index_spin.value()}: " + " → ".join(config.methods))
+        if not config.methods:
+            self._set_message("No augmentation checked: there is no augmented view to show.")
         else:
-            self._set_message("No augmentation checked: every view equals the original.")
+            text = f"{self._dataset.name}, test series #{self.index_spin.value()}: " + " → ".join(config.methods)
+            if dropped:
+                text += f"\n{dropped} of {n_views} draws left the series unchanged and were redrawn with other seeds."
+            if len(views) < n_views:
+                text += f"\nOnly {len(views)} of {n_views} draws change this series."
+            self._set_message(text)
         self._original = np.ascontiguousarray(series, dtype=np.float32)
         self._views = np.ascontiguousarray(views, dtype=np.float32)
+        self._draw()
+
+    def _draw(self) -> None:
+        """Curves of the original and its views; spectrograms of the original and the chosen view."""
+        if self._original is None or self._views is None:
+            return
         fg = pg.mkColor(pg.getConfigOption("foreground"))
-        self.original_curve.setData(np.arange(series.shape[0], dtype=np.float32), self._original, pen=pg.mkPen(fg, width=2))
-        self.view_curves.set_data(self._views, [pg.mkPen(self._view_color(i), width=1) for i in range(len(self._views))])
+        x = np.arange(self._original.shape[0], dtype=np.float32)
+        self.original_curve.setData(x, self._original, pen=pg.mkPen(fg, width=2))
+        n = len(self._views)
+        self.view_select.blockSignals(True)
+        self.view_select.setRange(1, max(n, 1))
+        self.view_select.setEnabled(n > 0)
+        self.view_select.blockSignals(False)
+        chosen = self.view_select.value() - 1
+        pens = [pg.mkPen(self._view_color(i), width=2 if i == chosen else 1) for i in range(n)]
+        self.view_curves.set_data(self._views if n else np.zeros((0, len(x))), pens)
         mag_original = stft_magnitude(self._original, self._n_fft, self._hop)
-        mag_view = stft_magnitude(self._views[0], self._n_fft, self._hop)
-        high = float(max(mag_original.max(), mag_view.max(), 1e-12))
+        if n:
+            mag_view = stft_magnitude(self._views[chosen], self._n_fft, self._hop)
+            high = float(max(mag_original.max(), mag_view.max(), 1e-12))
+            self.spectrogram_view.set_image(mag_view, (0.0, high))
+            self.spectrogram_view.plot_item.setTitle(f"|STFT| of view {chosen + 1}")
+        else:
+            high = float(max(mag_original.max(), 1e-12))
+            self.spectrogram_view.clear_image()
+            self.spectrogram_view.plot_item.setTitle("no augmented view")
         self.spectrogram_original.set_image(mag_original, (0.0, high))
-        self.spectrogram_view.set_image(mag_view, (0.0, high))
+
+    def select_view(self, index: int) -> None:
+        """Show the spectrogram of view `index` (0-based) and highlight its curve."""
+        self.view_select.setValue(index + 1)
+
+    def selected_view(self) -> int:
+        """0-based index of the view whose spectrogram is shown."""
+        return self.view_select.value() - 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import re
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 # PySide6 first; QT_API before superqt (qtpy).
 # isort: off
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QColor, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -340,6 +339,26 @@ class ConfigForm(QWidget):
         editor.textChanged.connect(self._on_edit)
         return editor
 
+    def set_theme(self, name: str) -> None:
+        """Section headers in the palette's text colour (their arrows are drawn once per colour)."""
+        from tsstudio.gui.theme import THEME_TEXT
+
+        color = THEME_TEXT.get(name, THEME_TEXT["dark"])
+        for box in self._sections.values():
+            button = box.toggleButton()
+            button.setStyleSheet(
+                f"text-align: left; border: none; outline: none; font-weight: bold; color: {color}; background: transparent;"
+            )
+            palette = button.palette()
+            palette.setColor(QPalette.ColorRole.WindowText, QColor(color))
+            button.setPalette(palette)
+            box.setExpandedIcon("▼")  # re-rendered in the new text colour
+            box.setCollapsedIcon("▶")
+
+    def section_headers(self) -> dict[str, QPushButton]:
+        """The clickable header button of each section, by section name."""
+        return {name: box.toggleButton() for name, box in self._sections.items()}
+
     # ------------------------------------------------------------------ public
 
     def config(self) -> RunConfig | None:
@@ -530,15 +549,7 @@ class ConfigForm(QWidget):
 
     def _check(self) -> RunConfig:
         """Build and validate the configuration; raise ConfigError naming the key."""
-        config = from_dict(self._raw_values())
-        for key, field in self._fields.items():
-            if field.kind == "float":
-                section, name = key.split(".")
-                value = getattr(getattr(config, section), name)
-                if not math.isfinite(value):
-                    raise ConfigError(f"{key}: {value!r} is not a finite number")
-        if config.encoder.dim != config.decoder.dim:
-            raise ConfigError(f"decoder.dim: {config.decoder.dim} must equal encoder.dim {config.encoder.dim}")
+        config = from_dict(self._raw_values())  # the core's validate: the CLI and the form agree
         self._runs_on(config)  # an absent device is an error here, not at Start
         return config
 
@@ -618,7 +629,7 @@ class ConfigForm(QWidget):
             lines.append(
                 f"<b>{name}</b> (length {length}): token grid <b>{grid.height} × {grid.width}</b> "
                 f"= {grid.n_tokens} tokens · STFT {grid.stft_size[0]} × {grid.stft_size[1]} · "
-                f"downsample rate {grid.rate} ({grid.blocks} stride-2 blocks)"
+                f"downsample rate {2 ** grid.blocks} ({grid.blocks} stride-2 blocks)"
             )
             key = self._count_key(config, length)
             counted = self._counts.get(key)

@@ -104,8 +104,13 @@ class AppController(QObject):
         return out
 
     def add_data_dir(self, path: str | os.PathLike[str]) -> None:
-        """Add a dataset folder; it is saved in the user settings so the CLI sees it too."""
+        """Add a dataset folder; it is saved in the user settings so the CLI sees it too.
+
+        Raises TsstudioError (nothing saved) when `path` is not an existing folder.
+        """
         folder = str(Path(path).expanduser().resolve())
+        if not Path(folder).is_dir():
+            raise TsstudioError(f"data folder {folder}: no such folder; expected a folder of <Name>/<Name>_TRAIN.tsv")
         if folder in self.data_dirs():
             return
         try:
@@ -210,9 +215,17 @@ class AppController(QObject):
         return job
 
     def _on_job_finished(self, path: str, status: str) -> None:
-        self.jobFinished.emit(path, status)
+        self.jobFinished.emit(path, status)  # listeners still find the job (and switch to the file)
+        self.release_finished_jobs()
         self.jobsChanged.emit()
         self.runsChanged.emit()
+
+    def release_finished_jobs(self) -> None:
+        """Drop the jobs whose thread has ended: their state lives on in their run files."""
+        done = [job for job in self.jobs if job.has_ended]
+        self.jobs = [job for job in self.jobs if job not in done]
+        for job in done:
+            job.deleteLater()
 
     def stop_all(self, timeout_ms: int = 10000) -> bool:
         """Ask every job to stop and wait up to `timeout_ms` in all; True if all ended."""

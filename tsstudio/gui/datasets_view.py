@@ -8,8 +8,7 @@ items: a pool of class-coloured curves, one highlighted curve and one spectrogra
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,9 +42,11 @@ os.environ.setdefault("QT_API", "pyside6")
 from superqt.utils import create_worker  # noqa: E402
 
 # isort: on
-from tsstudio.data import BUILTIN_DATASET, Dataset, DatasetInfo, list_datasets, load_dataset, search_dirs  # noqa: E402
+from tsstudio.data import BUILTIN_DATASET, Dataset, DatasetInfo  # noqa: E402
+from tsstudio.data.folders import load_by_name, scan_datasets  # noqa: E402
 from tsstudio.errors import TsstudioError  # noqa: E402
 from tsstudio.gui.plots import CurveSet, SpectrogramPlot, class_colors  # noqa: E402
+from tsstudio.gui.theme import style_plot  # noqa: E402
 
 __all__ = ["DatasetsView", "ERROR_COLOR", "load_by_name", "run_in_thread", "scan_datasets"]
 
@@ -55,39 +56,6 @@ _MAX_LEGEND = 12
 
 
 # --------------------------------------------------------------------------- Qt-free helpers
-
-
-def scan_datasets(extra_dirs: Iterable[str] = ()) -> list[DatasetInfo]:
-    """Datasets of the default search folders plus `extra_dirs` (first folder wins on a name)."""
-    infos = list_datasets()
-    names = {info.name.lower() for info in infos}
-    known = set(search_dirs())
-    for entry in extra_dirs:
-        path = Path(entry).expanduser()
-        if not path.is_dir() or path.resolve() in known:
-            continue
-        known.add(path.resolve())
-        for info in list_datasets(path):
-            if info.name.lower() not in names:
-                names.add(info.name.lower())
-                infos.append(info)
-    return infos
-
-
-def load_by_name(name: str, extra_dirs: Iterable[str] = (), source: str | None = None) -> Dataset:
-    """Load a dataset by name, from its listed `source` folder when known, else from the search folders."""
-    if source and source != "built-in" and Path(source).is_dir():
-        return load_dataset(name, data_dir=Path(source).parent)
-    try:
-        return load_dataset(name)
-    except TsstudioError as first:
-        for entry in extra_dirs:
-            if Path(entry).expanduser().is_dir():
-                try:
-                    return load_dataset(name, data_dir=entry)
-                except TsstudioError:
-                    continue
-        raise first from None
 
 
 def run_in_thread(fn: Callable[[], Any], token: int, slot: Callable[[tuple[int, Any, str]], None]) -> Any:
@@ -333,6 +301,11 @@ class DatasetsView(QWidget):
         """The plot widgets (for theme changes)."""
         return [self.series_plot, self.spectrogram]
 
+    def set_theme(self, name: str) -> None:
+        """Recolour the plots for theme `name` (background, axes, titles, legend)."""
+        for widget in self.plot_widgets():
+            style_plot(widget, name)
+
     def is_busy(self) -> bool:
         """Whether a listing or a load is in progress."""
         return self._pending > 0 or self._list_timer.isActive()
@@ -457,6 +430,7 @@ class DatasetsView(QWidget):
         if token != self._load_token:
             return
         if error:
+            self.clear_plots()  # the previous dataset's curves must not pass for this one's
             self._set_status(error, error=True)
             return
         self.set_dataset(dataset)
@@ -481,6 +455,22 @@ class DatasetsView(QWidget):
         self.class_combo.blockSignals(False)
         self._legend_key = ()
         self._on_split_changed()
+
+    def clear_plots(self) -> None:
+        """Show no dataset: no curves, no legend, no spectrogram (after a failed load)."""
+        self._dataset = None
+        self._shown = np.zeros(0, dtype=np.int64)
+        self.series_curves.set_data(np.zeros((0, 0)), [])
+        self.selected_curve.setData([], [])
+        self.legend.clear()
+        self._legend_key = ()
+        self.spectrogram.clear_image()
+        self.spectrogram.plot_item.setTitle("")
+        self.series_item.setTitle("")
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        self.class_combo.addItem("All classes", -1)
+        self.class_combo.blockSignals(False)
 
     # ------------------------------------------------------------------ drawing
 

@@ -1,12 +1,12 @@
 """The runs list: one table over the workspace's run files (a model, not one widget per run).
 
-The listing refreshes every 2 s and on job events, re-reading only files whose size or
-modification time changed, so runs started by the CLI in another process appear by themselves.
+The listing refreshes every 2 s and on job events. The scan (`store.workspace.scan_workspace`)
+runs on a pool thread and reopens only files whose size or modification time changed, so runs
+started by the CLI in another process appear by themselves without the UI thread reading HDF5.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from pathlib import Path
@@ -22,16 +22,18 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QMenu,
     QMessageBox,
     QPushButton,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -39,68 +41,22 @@ from PySide6.QtWidgets import (
 
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
-from tsstudio.store.workspace import RunSummary, summarize
+from tsstudio.gui.datasets_view import run_in_thread
+from tsstudio.gui.theme import status_color
+from tsstudio.store.workspace import RunSummary, ScanCache, delete_run, rename_run, scan_workspace
 
 REFRESH_MS = 2000
 COLUMNS = ("name", "status", "kind", "dataset", "preset", "seed", "steps", "val_loss", "svm", "knn", "perplexity")
 METRIC_KEYS = {"val_loss": "val_loss", "svm": "svm_accuracy", "knn": "knn_accuracy", "perplexity": "perplexity"}
-STATUS_COLORS = {"running": "#4c9be8", "finished": "#59a14f", "stopped": "#edc948", "interrupted": "#f28e2b", "failed": "#e15759"}
 RESUMABLE = ("stopped", "interrupted")
 # The sidebar is narrow: these start hidden (the run name already says dataset and preset);
 # the header's context menu shows or hides any column, and the choice is remembered.
 DEFAULT_HIDDEN = ("kind", "dataset", "preset", "seed", "perplexity")
 HIDDEN_COLUMNS_KEY = "runs/hidden_columns"
-COLUMN_WIDTHS = {"status": 64, "kind": 64, "dataset": 70, "preset": 80, "seed": 36, "steps": 72,
-                 "val_loss": 60, "svm": 46, "knn": 46, "perplexity": 64}
-
-
-def scan_workspace(
-    folder: Path,
-    cache: dict[Path, tuple[tuple[int, int], RunSummary | None]],
-    live_steps: dict[Path, int] | None = None,
-) -> list[RunSummary]:
-    """Summaries of the run files in `folder` (and direct subfolders), oldest first.
-
-    `cache` maps a path to its (mtime_ns, size) key and summary; unchanged files are not reopened.
-    Live files are re-read, since their effective status depends on the writer's liveness, except
-    those this process trains (`live_steps`: path → step), which are updated from the job instead
-    of competing with the writer thread for the HDF5 library lock.
-    """
-    live_steps = live_steps or {}
-    if not folder.is_dir():
-        cache.clear()
-        return []
-    paths = sorted({*folder.glob("*.h5"), *folder.glob("*/*.h5")})
-    seen: set[Path] = set()
-    out: list[RunSummary] = []
-    for path in paths:
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        key = (st.st_mtime_ns, st.st_size)
-        seen.add(path)
-        cached = cache.get(path)
-        if cached is not None and cached[1] is not None and path in live_steps:
-            summary = dataclasses.replace(cached[1], status="running", step=live_steps[path])
-            cache[path] = (key, summary)
-        elif cached is not None and cached[0] == key and (cached[1] is None or cached[1].status != "running"):
-            summary = cached[1]
-        else:
-            try:
-                summary = summarize(path)
-            except TsstudioError:
-                summary = None  # not a run file
-            except Exception as exc:  # a damaged file must not break the listing
-                text = str(exc).strip()
-                summary = RunSummary(path=path, name=path.stem, error=text.splitlines()[0] if text else type(exc).__name__)
-            cache[path] = (key, summary)
-        if summary is not None:
-            out.append(summary)
-    for gone in set(cache) - seen:
-        del cache[gone]
-    out.sort(key=lambda s: (s.created or "", str(s.path)))
-    return out
+EMPTY_TEXT = "No runs in this workspace yet.\n\nConfigure a run and press Start, or open another workspace (File menu)."
+NAME_MIN_WIDTH = 140  # room for "<dataset>-<preset>…" before the name elides
+COLUMN_WIDTHS = {"status": 62, "kind": 64, "dataset": 70, "preset": 80, "seed": 36, "steps": 62,
+                 "val_loss": 58, "svm": 46, "knn": 46, "perplexity": 64}
 
 
 class RunsModel(QAbstractTableModel):
@@ -140,8 +96,7 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole:  # sort key
             return self._sort_key(s, col)
         if role == Qt.ItemDataRole.ForegroundRole and col == "status":
-            color = STATUS_COLORS.get(s.status)
-            return QColor(color) if color else None
+            return status_color(s.status)
         if role == Qt.ItemDataRole.ToolTipRole:
             return s.error or str(s.path)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("seed", "steps", *METRIC_KEYS):
@@ -215,7 +170,10 @@ class RunsView(QWidget):
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
-        self._cache: dict[Path, tuple[tuple[int, int], RunSummary | None]] = {}
+        self._cache = ScanCache()
+        self._scan_token = 0
+        self._scanning = False
+        self._rescan = False
         self.model = RunsModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -239,10 +197,9 @@ class RunsView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setWordWrap(False)  # names break at hyphens otherwise, and rows are one line high
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)  # keep "<dataset>-<preset>", drop the stamp
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the name takes what is left
         header.setMinimumSectionSize(36)
         for col, name in enumerate(COLUMNS[1:], start=1):
             self.table.setColumnWidth(col, COLUMN_WIDTHS[name])
@@ -270,7 +227,14 @@ class RunsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.filter_edit)
-        layout.addWidget(self.table, 1)
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setEnabled(False)  # the palette's quieter text
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(self.table)
+        layout.addWidget(self.stack, 1)
         layout.addLayout(buttons)
 
         self._timer = QTimer(self)
@@ -302,6 +266,23 @@ class RunsView(QWidget):
     def _apply_hidden_columns(self, hidden: list[str]) -> None:
         for col, name in enumerate(COLUMNS):
             self.table.setColumnHidden(col, name in hidden)
+        self._fit_name_column()
+
+    def _fit_name_column(self) -> None:
+        """The name takes the room the other columns leave, but never less than NAME_MIN_WIDTH
+        (a narrow sidebar scrolls sideways rather than cutting names to a letter or two)."""
+        if not hasattr(self, "stack"):  # still being built
+            return
+        others = sum(self.table.columnWidth(c) for c in range(1, len(COLUMNS)) if not self.table.isColumnHidden(c))
+        # from the stack's width: the table is hidden (and its viewport stale) while the list is empty
+        scrollbar = self.table.verticalScrollBar()
+        bar = scrollbar.sizeHint().width() if scrollbar.isVisible() else 0
+        room = self.stack.width() - 2 * self.table.frameWidth() - bar - others
+        self.table.setColumnWidth(0, max(NAME_MIN_WIDTH, room))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_name_column()
 
     def _header_menu(self, pos: QPoint) -> None:
         menu = QMenu(self)
@@ -315,10 +296,32 @@ class RunsView(QWidget):
 
     # ------------------------------------------------------------------ listing
     def refresh(self) -> None:
-        """Re-scan the workspace (cheap: unchanged files are not reopened)."""
-        live = {job.path: job.read(10**12).step for job in self.controller.running_jobs()}
-        self.model.set_runs(scan_workspace(self.controller.workspace, self._cache, live))
+        """Re-scan the workspace on a pool thread (cheap: unchanged files are not reopened)."""
+        if self._scanning:
+            self._rescan = True  # one more scan when this one is back
+            return
+        self._scanning = True
+        self._scan_token += 1
+        folder = self.controller.workspace
+        live = {job.path: (job.status, job.read(10**12).step) for job in self.controller.running_jobs()}
+        cache = self._cache
+        run_in_thread(lambda: scan_workspace(folder, cache, live), self._scan_token, self._on_scanned)
+
+    def _on_scanned(self, answer: tuple[int, Any, str]) -> None:
+        _token, runs, _error = answer
+        self._scanning = False
+        if runs is not None:
+            self.model.set_runs(runs)
+            self.stack.setCurrentIndex(1 if runs else 0)
+            self._fit_name_column()
         self._update_buttons()
+        if self._rescan:
+            self._rescan = False
+            self.refresh()
+
+    def is_scanning(self) -> bool:
+        """Whether a scan is in flight (tests wait for it)."""
+        return self._scanning or self._rescan
 
     def paths(self) -> list[Path]:
         return [self.model.summary(i).path for i in range(self.model.rowCount())]
@@ -359,7 +362,7 @@ class RunsView(QWidget):
         if self.controller.is_training(path):
             return True
         summary = self.summary_for(path)
-        return summary is not None and summary.status == "running"
+        return summary is not None and summary.status in ("running", "paused")
 
     # ------------------------------------------------------------------ actions
     def open_run(self, path: Path | None) -> None:
@@ -380,15 +383,7 @@ class RunsView(QWidget):
 
     def rename_run(self, path: Path, new_name: str) -> Path:
         """Rename a run file (not while it trains); returns the new path."""
-        if self._is_busy(path):
-            raise TsstudioError(f"{path.name} is training; stop it before renaming")
-        name = new_name.strip()
-        if not name or "/" in name or os.sep in name or name in (".", ".."):
-            raise TsstudioError(f"not a valid run name: {new_name!r}")
-        target = path.with_name(name if name.endswith(".h5") else f"{name}.h5")
-        if target.exists():
-            raise TsstudioError(f"{target.name} already exists")
-        path.rename(target)
+        target = rename_run(path, new_name, busy=self._is_busy(path))
         if self.controller.run_path == path:
             self.controller.select_run(target)
         self.refresh()
@@ -396,9 +391,7 @@ class RunsView(QWidget):
 
     def delete_run(self, path: Path) -> None:
         """Delete a run file (not while it trains)."""
-        if self._is_busy(path):
-            raise TsstudioError(f"{path.name} is training; stop it before deleting")
-        path.unlink()
+        delete_run(path, busy=self._is_busy(path))
         if self.controller.run_path == path:
             self.controller.select_run(None)
         self.refresh()

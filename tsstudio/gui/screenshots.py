@@ -1,7 +1,9 @@
-"""Screenshots of the main views, taken offscreen on a small run trained for the occasion.
+"""Screenshots of every view at 1366 × 768, in the dark and the light theme, taken offscreen on a
+small run trained for the occasion.
 
     python -m tsstudio.gui.screenshots [OUTDIR]      (default docs/images)
 
+Files are named `<view>-<theme>.png`.
 Settings and run files go to a temporary folder, so the user's own state is not touched.
 """
 
@@ -40,8 +42,16 @@ def _pump(app: object, predicate: Callable[[], bool], timeout_s: float) -> bool:
     return predicate()
 
 
-def take_screenshots(outdir: Path, theme_name: str = "dark") -> list[Path]:
-    """Train a small run in the app, then save PNGs of the main views into `outdir`."""
+SIZE = (1366, 768)  # the smallest common laptop screen the window must fit and stay usable on
+THEMES = ("dark", "light")
+
+
+def take_screenshots(outdir: Path, themes: tuple[str, ...] = THEMES, size: tuple[int, int] = SIZE) -> list[Path]:
+    """Train a small run in the app, then save PNGs of every view, in each theme, into `outdir`.
+
+    One window is used throughout; for each shot the theme is switched live and the window
+    grabbed, so the dark and light images show the same moment.
+    """
     tmp = Path(tempfile.mkdtemp(prefix="tsstudio-shots-"))
     for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
         os.environ[var] = str(tmp / var.lower())
@@ -60,48 +70,58 @@ def take_screenshots(outdir: Path, theme_name: str = "dark") -> list[Path]:
     from tsstudio.gui.theme import ThemeManager
 
     theme = ThemeManager()
-    theme.apply(theme_name)
+    theme.apply(themes[0])
     window = MainWindow(controller=AppController(tmp / "workspace"), theme=theme)
-    window.resize(1600, 950)
+    window.resize(*size)
     window.show()
     outdir.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
 
     def save(widget: object, name: str) -> None:
-        app.processEvents()  # type: ignore[attr-defined]
-        path = outdir / name
-        widget.grab().save(str(path))  # type: ignore[attr-defined]
-        shots.append(path)
+        for theme_name in themes:
+            theme.apply(theme_name)
+            _pump(app, lambda: False, 0.3)
+            path = outdir / f"{name}-{theme_name}.png"
+            widget.grab().save(str(path))  # type: ignore[attr-defined]
+            shots.append(path)
+        theme.apply(themes[0])
 
-    # Data tab on first launch (CBF, with the next-step hint)
+    # Data tab on first launch (CBF, with the next-step hint; the runs list is still empty)
     view = window.datasets_view
     if hasattr(view, "current_dataset"):
         _pump(app, lambda: view.current_dataset() is not None, 30)
     _pump(app, lambda: False, 0.5)
-    save(window, "data-tab.png")
+    save(window, "data-tab")
 
     window.tabs.setCurrentIndex(1)
+    if hasattr(window.augment_view, "set_config"):
+        from tsstudio.config.schema import AugmentationConfig
+
+        window.augment_view.set_config(AugmentationConfig(methods=("slice_and_shuffle", "gaussian_noise")))
     _pump(app, lambda: False, 1.5)
-    save(window, "augmentations-tab.png")
+    save(window, "augmentations-tab")
 
     config = apply_overrides(load_preset("regular"), SHOT_CONFIG)
     if hasattr(window.config_form, "set_config"):
         window.config_form.set_config(config)
     window.tabs.setCurrentIndex(2)
-    _pump(app, lambda: False, 0.5)
-    save(window, "configure-tab.png")
+    _pump(app, lambda: False, 1.0)
+    save(window, "configure-tab")
 
     job = window.start_training(config)
     if job is None:
         raise RuntimeError("training did not start")
     # a shot while it trains, then the finished run
     _pump(app, lambda: job.read(10**9).step >= 60 or not job.is_running, 300)
-    save(window, "training-live.png")
+    job.pause()  # hold still while both themes are shot
+    _pump(app, lambda: False, 0.5)
+    save(window, "training-live")
+    job.resume()
     _pump(app, lambda: not job.is_running and job.status != "starting", 600)
     _pump(app, lambda: False, 1.5)
     window.training_view.show_run(job.path)
-    _pump(app, lambda: False, 0.5)
-    save(window, "training-finished.png")
+    _pump(app, lambda: False, 1.5)
+    save(window, "training-finished")
 
     # a second, stopped run so the runs list shows more than one status
     second = window.start_training(apply_overrides(config, ["trainer.max_steps=400", "trainer.seed=2"]))
@@ -110,10 +130,11 @@ def take_screenshots(outdir: Path, theme_name: str = "dark") -> list[Path]:
         second.stop()
         _pump(app, lambda: not second.is_running, 120)
     window.runs_view.refresh()
+    _pump(app, lambda: False, 1.0)
     window.runs_view.select_path(job.path)
     window.open_run(str(job.path))
-    _pump(app, lambda: False, 1.0)
-    save(window.runs_dock, "runs-list.png")
+    _pump(app, lambda: False, 1.5)
+    save(window.runs_dock, "runs-list")
     window.close()
     return shots
 

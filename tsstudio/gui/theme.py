@@ -19,6 +19,14 @@ PLOT_COLORS = {
     "dark": {"background": "#1e1f22", "foreground": "#d4d4d4"},
     "light": {"background": "#ffffff", "foreground": "#202020"},
 }
+# run status colours with ≥ 4.5:1 on each theme's table background
+STATUS_COLORS = {
+    "dark": {"running": "#6ea7ff", "paused": "#c99bd6", "finished": "#6cc46a", "stopped": "#edc948",
+             "interrupted": "#f2a14b", "failed": "#ff7b72"},
+    "light": {"running": "#1a5fb4", "paused": "#7b4d96", "finished": "#2a7526", "stopped": "#7a5d00",
+              "interrupted": "#a04a00", "failed": "#b3261e"},
+}
+THEME_TEXT = {"dark": "#dfe1e5", "light": "#1f1f1f"}  # the palettes' WindowText, for style sheets
 CURVE_COLORS = ("#4c9be8", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7")
 
 
@@ -49,7 +57,7 @@ def _dark_palette() -> QPalette:
     }
     for role, color in roles.items():
         pal.setColor(role, color)
-    disabled = QColor("#7a7d82")
+    disabled = QColor("#989ba1")  # quieter, still ≥ 4.5:1 on the window colour
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
         pal.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     return pal
@@ -75,7 +83,7 @@ def _light_palette() -> QPalette:
     }
     for role, color in roles.items():
         pal.setColor(role, color)
-    disabled = QColor("#9a9a9a")
+    disabled = QColor("#6b6b6b")  # quieter, still ≥ 4.5:1 on the window colour
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
         pal.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     return pal
@@ -157,21 +165,64 @@ def apply_theme(name: str) -> None:
     pg.setConfigOptions(background=colors["background"], foreground=colors["foreground"], antialias=False)
 
 
+def repolish(root: QWidget) -> None:
+    """Polish again the widgets under `root` that carry a style sheet.
+
+    They keep the palette they were polished with (superqt's slider value labels, for one,
+    stayed light grey on the light theme) until their style sheet is set again.
+    """
+    for widget in (root, *root.findChildren(QWidget)):
+        sheet = widget.styleSheet()
+        if sheet:
+            widget.setStyleSheet(sheet)
+
+
+def status_color(status: str) -> QColor | None:
+    """The colour a run status is written in, for the application's current palette."""
+    app = QApplication.instance()
+    light = isinstance(app, QApplication) and app.palette().color(QPalette.ColorRole.Base).lightness() >= 128
+    color = STATUS_COLORS["light" if light else "dark"].get(status)
+    return QColor(color) if color else None
+
+
+def relative_luminance(color: QColor) -> float:
+    """WCAG 2 relative luminance of an opaque colour (0 black … 1 white)."""
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+
+
+def contrast_ratio(fg: QColor, bg: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 … 21 (4.5 is the minimum for body text)."""
+    a, b = relative_luminance(fg), relative_luminance(bg)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def legend_brush(name: str) -> QColor:
+    """A legend's background: the plot background, slightly see-through, so curves under it stay visible."""
+    color = QColor(PLOT_COLORS.get(name, PLOT_COLORS["dark"])["background"])
+    color.setAlpha(210)
+    return color
+
+
 def style_plot(widget: pg.PlotWidget | pg.GraphicsLayoutWidget, name: str) -> None:
-    """Recolour an existing plot widget (pyqtgraph's config options only affect new widgets)."""
+    """Recolour an existing plot widget for theme `name`.
+
+    pyqtgraph's config options only affect items created later, so every axis (colour bars'
+    included), title and legend already in the widget's scene is recoloured here.
+    """
     colors = PLOT_COLORS.get(name, PLOT_COLORS["dark"])
     widget.setBackground(colors["background"])
     fg = pg.mkColor(colors["foreground"])
-    items = []
-    if isinstance(widget, pg.PlotWidget):
-        items = [widget.getPlotItem()]
-    else:
-        items = [item for item in widget.ci.items if isinstance(item, pg.PlotItem)]
-    for plot in items:
-        for axis_name in ("left", "bottom", "right", "top"):
-            axis = plot.getAxis(axis_name)
-            axis.setPen(fg)
-            axis.setTextPen(fg)
-        plot.titleLabel.setText(plot.titleLabel.text, color=fg)
-        if plot.legend is not None:
-            plot.legend.setLabelTextColor(fg)
+    for item in widget.scene().items():
+        if isinstance(item, pg.AxisItem):
+            item.setPen(fg)
+            item.setTextPen(fg)
+        elif isinstance(item, pg.LegendItem):
+            item.setLabelTextColor(fg)
+            item.setBrush(legend_brush(name))
+            item.setPen(pg.mkPen(fg, width=1))
+        elif isinstance(item, pg.LabelItem):
+            item.setText(item.text, color=fg)

@@ -1,23 +1,27 @@
 """Live view of one training run: loss terms, learning rate, reconstructions, codebook, probes.
 
-The view draws from a *source*: a `JobSource` pulls what is new from a job of this process, a
-`FileSource` follows a run file (live through SWMR when another process writes it, or finished).
-A timer asks the source for news and redraws only then; plot items are created once and updated
+The view draws from a *source*: a `JobSource` pulls what is new from a job of this process (and,
+for a resumed run, keeps the curves its file held), a `FileSource` follows a run file on a pool
+thread with `store.follow.RunFollower`, which reads only the rows appended since its last read
+(live through SWMR when another process writes it, or once when finished). A timer asks the
+source for news and redraws only then; plot items are created once and updated
 with `setData` / `setImage` (explicit levels).
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 import os
-from dataclasses import dataclass, field
+import threading
+import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -32,40 +36,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+os.environ.setdefault("QT_API", "pyside6")  # superqt goes through qtpy
+from superqt import QElidingLabel  # noqa: E402
+
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
+from tsstudio.gui.datasets_view import run_in_thread
 from tsstudio.gui.plots import LogAxis, stft_magnitude
 from tsstudio.gui.theme import CURVE_COLORS, style_plot
 from tsstudio.gui.workers import TrainingJob
+from tsstudio.store.follow import RunData, RunFollower, Series, truncate
 
 JOB_REDRAW_MS = 100  # ≤ 10 Hz for a job of this process
 FILE_POLL_MS = 1000  # run files written by another process
 NOT_LOSS = {"lr", "perplexity"}
-
-
-@dataclass
-class RunData:
-    """What the view draws, accumulated by a source (plain numpy arrays, owned by the UI thread)."""
-
-    name: str = ""
-    status: str = ""
-    dataset: str = ""
-    preset: str = ""
-    device: str = ""
-    step: int = 0
-    start_step: int = 0
-    total_steps: int = 0
-    rate_steps_s: float = 0.0
-    train: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    evals: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    inputs: np.ndarray | None = None  # (S, L)
-    labels: np.ndarray | None = None
-    recon: np.ndarray | None = None  # (S, L) latest
-    recon_step: int = 0
-    usage: np.ndarray | None = None  # (K,) latest token counts
-    n_fft: int = 8
-    hop_length: int = 2
-    message: str = ""
 
 
 class JobSource:
@@ -80,7 +64,23 @@ class JobSource:
         self._first_time: float | None = None
         self._first_step = 0
         self._snapshots = -1
+        self._past: RunData | None = None  # a resumed run's curves up to its checkpoint
         self.live = True
+
+    def _merge_past(self, past: RunData, start_step: int) -> None:
+        """Keep a resumed run's history: its file's curves up to the step it resumed from."""
+        self._past = dataclasses.replace(past, train=truncate(past.train, start_step), evals=truncate(past.evals, start_step))
+        d = self.data
+        if d.recon is None and past.recon is not None and past.recon_step <= start_step:
+            d.recon, d.recon_step, d.usage = past.recon, past.recon_step, past.usage
+
+    @staticmethod
+    def _joined(past: dict[str, Series], live: dict[str, Series]) -> dict[str, Series]:
+        out = dict(past)
+        for name, (steps, values) in live.items():
+            old = out.get(name)
+            out[name] = (steps, values) if old is None else (np.concatenate([old[0], steps]), np.concatenate([old[1], values]))
+        return out
 
     def poll(self) -> bool:
         """Merge what is new; True if anything changed."""
@@ -101,6 +101,10 @@ class JobSource:
             d.n_fft = int(cfg.get("stft", {}).get("n_fft", 8))
             d.hop_length = int(cfg.get("stft", {}).get("hop_length", 2))
             d.inputs, d.labels = up.started.snapshot_inputs, up.started.snapshot_labels
+            d.train_metrics = tuple(up.started.train_metrics)
+            if self._past is None and up.history is not None:
+                self._merge_past(up.history, up.started.start_step)
+        live_train: dict[str, Series] = {}
         if len(up.steps):
             if self._first_time is None:
                 self._first_time, self._first_step = float(up.times[0]), int(up.steps[0])
@@ -117,8 +121,13 @@ class JobSource:
                 values = np.concatenate(parts)
                 self._values[name] = [values]
                 if len(values) == len(steps):
-                    d.train[name] = (steps, values)
-        d.evals = dict(up.eval_values)
+                    live_train[name] = (steps, values)
+        elif self._steps:
+            steps = self._steps[0]
+            live_train = {n: (steps, p[0]) for n, p in self._values.items() if len(p[0]) == len(steps)}
+        past = self._past
+        d.train = self._joined(past.train, live_train) if past is not None else live_train
+        d.evals = self._joined(past.evals, dict(up.eval_values)) if past is not None else dict(up.eval_values)
         if up.snapshot is not None and up.snapshot_count != self._snapshots:
             d.recon, d.recon_step, d.usage = up.snapshot.recon, up.snapshot.step, up.snapshot.codebook_usage
         self._snapshots = up.snapshot_count
@@ -129,73 +138,90 @@ class JobSource:
         pass
 
 
-class FileSource:
-    """Follows a run file: SWMR polling while another writer runs it, one read when it is done."""
+class FileSource(QObject):
+    """Follows a run file on a pool thread (`RunFollower` reads only new rows); draws get its copies.
 
-    def __init__(self, path: Path) -> None:
-        from tsstudio.store import RunFile
+    One poll is in flight at a time; `poll()` returns True when a finished poll brought news.
+    The file is opened and read off the UI thread, and closed there too. `arrived` is emitted
+    (on the UI thread) when a read brought news, so the view draws at once.
+    """
 
+    arrived = Signal()
+
+    def __init__(
+        self,
+        path: Path,
+        parent: QObject | None = None,
+        interval_s: float = FILE_POLL_MS / 1000,
+        initial: RunData | None = None,
+    ) -> None:
+        super().__init__(parent)
         self.path = path
-        self.data = RunData(name=path.stem)
-        self._run = RunFile.open(path, live=True)
-        self._last_step = -1
-        self._last_status = ""
+        self.interval_s = interval_s
+        self._started_at = -math.inf
+        self.data = initial if initial is not None else RunData(name=path.stem)  # shown until the file is read
         self.live = True
+        self.error = ""
+        self._follower: RunFollower | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._in_flight = False
+        self._news = False
+        self._token = 0
+        self._start()
+
+    def _start(self) -> None:
+        if self._in_flight or self._closed:
+            return
+        self._in_flight = True
+        self._started_at = time.monotonic()
+        self._token += 1
+        run_in_thread(self._work, self._token, self._on_polled)
+
+    def _work(self) -> RunData | None:
+        with self._lock:  # never two polls at once, never a poll while closing
+            if self._closed:
+                return None
+            if self._follower is None:
+                self._follower = RunFollower(self.path)
+            data = self._follower.poll()
+            if not self._follower.live:
+                self._follower.close()
+            return data
+
+    def _on_polled(self, answer: tuple[int, Any, str]) -> None:
+        _token, data, error = answer
+        self._in_flight = False
+        if self._closed:
+            return
+        if error:
+            self.error = error
+            self.live = False
+            self._news = True
+        elif data is not None:
+            self.data = data
+            self.live = data.status == "running"
+            self._news = True
+        if self._news:
+            self.arrived.emit()
 
     def poll(self) -> bool:
-        run = self._run
-        if run is None:
-            return False
-        run.refresh()
-        status, step = run.status, run.step
-        if status == self._last_status and step == self._last_step:
-            return False
-        self._last_status, self._last_step = status, step
-        d = self.data
-        attrs = run.attrs
-        config = run.config
-        d.status, d.step = status, step
-        d.dataset, d.preset = run.dataset, run.preset or ""
-        d.device = f"{attrs.get('device', '')}/{attrs.get('precision', '')}"
-        d.total_steps, d.start_step = run.total_steps, int(attrs.get("start_step", 0) or 0)
-        d.n_fft = int(config.get("stft", {}).get("n_fft", 8))
-        d.hop_length = int(config.get("stft", {}).get("hop_length", 2))
-        d.message = run.error
-        elapsed = run.elapsed_s
-        if elapsed and elapsed > 0:
-            d.rate_steps_s = max(0, step - d.start_step) / elapsed
-        try:
-            train_names = set(json.loads(attrs.get("train_metrics", "[]") or "[]"))
-        except ValueError:
-            train_names = set()
-        d.train, d.evals = {}, {}
-        for name in run.metric_names():
-            steps, _, values = run.metric(name)
-            if not len(steps):
-                continue
-            (d.train if name in train_names else d.evals)[name] = (steps, values)
-        snaps = run.snapshots(last=1)  # the view shows the newest; do not re-read the whole history
-        if snaps["inputs"].size:
-            d.inputs, d.labels = snaps["inputs"], snaps["labels"]
-        if len(snaps["steps"]):
-            d.recon, d.recon_step = snaps["recon"][-1], int(snaps["steps"][-1])
-        usage_steps, usage = run.codebook_usage(last=1)
-        if len(usage_steps):
-            d.usage = usage[-1]
-        for key, value in run.evaluation().items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith("accuracy"):
-                steps, values = d.evals.get(key, (np.zeros(0, np.int64), np.zeros(0)))
-                if not len(steps) or values[-1] != value:
-                    d.evals[key] = (np.append(steps, step), np.append(values, float(value)))
-        self.live = status == "running"
-        if not self.live:
-            self.close()
-        return True
+        """Start the next read if none is in flight; True if a finished read brought news."""
+        news, self._news = self._news, False
+        if self.live and not self._closed and time.monotonic() - self._started_at >= self.interval_s:
+            self._start()
+        return news
+
+    def is_reading(self) -> bool:
+        """Whether a read is in flight."""
+        return self._in_flight
 
     def close(self) -> None:
-        if self._run is not None:
-            self._run.close()
-            self._run = None
+        self._closed = True
+        with self._lock:
+            if self._follower is not None:
+                self._follower.close()
+                self._follower = None
 
 
 def ema(values: np.ndarray, alpha: float) -> np.ndarray:
@@ -216,6 +242,16 @@ def ema(values: np.ndarray, alpha: float) -> np.ndarray:
     x = np.where(np.isfinite(x), x, first)
     out, _ = lfilter([1 - alpha], [1, -alpha], x, zi=[alpha * first])
     return out
+
+
+def loss_color_index(name: str, declared: tuple[str, ...]) -> int:
+    """Colour of a loss curve, fixed by the run's declared metrics (the same live and finished)."""
+    losses = [n for n in declared if n not in NOT_LOSS]
+    if name in losses:
+        return losses.index(name)
+    if name == "val_loss":
+        return len(losses)
+    return len(losses) + 1 + zlib.crc32(name.encode()) % 4
 
 
 def format_duration(seconds: float) -> str:
@@ -258,14 +294,17 @@ class TrainingView(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         header = QHBoxLayout()
-        self.title = QLabel("No run")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Long run names, dataset details and error messages elide (full text in the tooltip)
+        # instead of widening the window past the screen.
+        self.title = QElidingLabel("No run")
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
-        self.status_label = QLabel("")
+        self.status_label = QElidingLabel("")
+        self.status_label.setMaximumWidth(320)
         self.progress = QProgressBar()
-        self.progress.setMinimumWidth(260)
+        self.progress.setMinimumWidth(160)
+        self.progress.setMaximumWidth(300)
         self.progress.setFormat("–")
         self.progress.setTextVisible(True)
         self.start_button = QPushButton("Start")
@@ -279,8 +318,8 @@ class TrainingView(QWidget):
         self.pause_button.clicked.connect(self.pause)
         self.resume_button.clicked.connect(self.resume)
         self.stop_button.clicked.connect(self.stop)
-        header.addWidget(self.title, 1)
-        header.addWidget(self.status_label)
+        header.addWidget(self.title, 2)
+        header.addWidget(self.status_label, 1)
         header.addWidget(self.progress)
         for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
             header.addWidget(b)
@@ -354,9 +393,13 @@ class TrainingView(QWidget):
             plot.addItem(image)
             self.spec_plots.append(plot)
             self.spec_images.append(image)
+        # one colour bar for both panels: they share their levels, so they compare directly
+        self.spec_colorbar = pg.ColorBarItem(colorMap=cmap, interactive=False, width=12, colorMapMenu=False, label="|STFT|")
+        self.spec_colorbar.setImageItem(self.spec_images)
+        self.spec_widget.addItem(self.spec_colorbar, row=0, col=2)
         self._spec_shape: tuple[int, int] | None = None
         self._snapshot_key: tuple | None = None
-        self.usage_plot = pg.PlotWidget(title="Codebook usage (latest snapshot)")
+        self.usage_plot = pg.PlotWidget(title="Codebook usage (latest)")
         self.usage_plot.setLabel("bottom", "code")
         self.usage_plot.setLabel("left", "tokens")
         self.usage_bars = pg.BarGraphItem(x=np.zeros(0), height=np.zeros(0), width=0.8, brush=CURVE_COLORS[0], pen=None)
@@ -404,6 +447,7 @@ class TrainingView(QWidget):
     # ------------------------------------------------------------------ what to show
     def show_run(self, path: str | os.PathLike[str] | None) -> None:
         """Show the run at `path`: from its job when this process trains it, else from its file."""
+        previous = self.source.data if isinstance(self.source, JobSource) and self.path == Path(path or "") else None
         self._close_source()
         if not path:
             self.path = None
@@ -413,28 +457,23 @@ class TrainingView(QWidget):
             return
         self.path = Path(path)
         job = self.controller.job_for(self.path)
-        try:
-            if job is not None and job.is_running:
-                self.source = JobSource(job)
-            else:
-                self.source = FileSource(self.path)
-        except (TsstudioError, OSError) as exc:
-            self.source = None
-            self.stack.setCurrentIndex(0)
-            self.empty_hint.setText(f"Cannot open {self.path.name}:\n{exc}")
-            self._update_buttons()
-            return
+        if job is not None and job.is_running:
+            self.source = JobSource(job)
+        else:
+            self.source = FileSource(self.path, parent=self, initial=previous)  # the job's last state until read
+            self.source.arrived.connect(self._tick)
         self._reset_plots()
         self.stack.setCurrentIndex(1)
         self.title.setText(self.path.stem)
         self._tick()
-        if self.source is not None and self.source.live:
-            self._timer.start(JOB_REDRAW_MS if isinstance(self.source, JobSource) else FILE_POLL_MS)
+        self._timer.start(JOB_REDRAW_MS)
 
     def _close_source(self) -> None:
         self._timer.stop()
         if self.source is not None:
             self.source.close()
+            if isinstance(self.source, FileSource):
+                self.source.deleteLater()  # its read in flight, if any, no longer reports back
         self.source = None
 
     def _reset_plots(self) -> None:
@@ -517,10 +556,16 @@ class TrainingView(QWidget):
         except (TsstudioError, OSError, KeyError, ValueError) as exc:
             self.status_label.setText(f"cannot read: {exc}")
             return
+        if isinstance(source, FileSource) and source.error:
+            self._timer.stop()
+            self.stack.setCurrentIndex(0)
+            self.empty_hint.setText(f"Cannot open {source.path.name}:\n{source.error}")
+            self._update_buttons()
+            return
         if changed or self._dirty:
             self._dirty = False
             self.redraw()
-        if not source.live and isinstance(source, FileSource):
+        if not source.live and not (isinstance(source, FileSource) and source.is_reading()):
             self._timer.stop()
 
     def redraw(self) -> None:
@@ -556,7 +601,10 @@ class TrainingView(QWidget):
         if details:
             parts.append("  ·  ".join(details))
         self.title.setText("   ".join(parts))
-        self.status_label.setText(d.status if not d.message else f"{d.status}: {d.message}")
+        self.title.setToolTip("   ".join(parts))
+        status = d.status if not d.message else f"{d.status}: {d.message}"
+        self.status_label.setText(status)
+        self.status_label.setToolTip(status)
         total = max(d.total_steps, 1)
         self.progress.setRange(0, total)
         self.progress.setValue(min(d.step, total))
@@ -578,7 +626,7 @@ class TrainingView(QWidget):
         for name, (steps, values), smooth in curves:
             items = self.loss_curves.get(name)
             if items is None:
-                i = len(self.loss_curves)
+                i = loss_color_index(name, d.train_metrics)
                 style = Qt.PenStyle.SolidLine if smooth else Qt.PenStyle.DashLine
                 raw = pg.PlotDataItem(pen=_pen(i, alpha=60))
                 line = pg.PlotDataItem(pen=_pen(i, style=style), name=name)
@@ -627,6 +675,7 @@ class TrainingView(QWidget):
             self.recon_curve.setData(np.arange(len(r)), r)
             images.append(stft_magnitude(r, d.n_fft, d.hop_length))
         high = float(max(img.max() for img in images)) or 1.0
+        self.spec_colorbar.setLevels((0.0, high))  # the bar pushes its levels to both images
         for image, data in zip(self.spec_images, images):
             freq, frames = data.shape
             image.setImage(data, levels=(0.0, high), autoLevels=False)

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from tsstudio.config.schema import RunConfig
 from tsstudio.errors import TsstudioError
+from tsstudio.store.follow import RunData, read_run
 from tsstudio.train import TrainingControl
 from tsstudio.train.events import EvalMetrics, Failed, Finished, RunStarted, Snapshot, StepMetrics
 
@@ -62,6 +63,7 @@ class LiveState:
     message: str = ""
     details: str = ""
     t_start: float = 0.0
+    history: RunData | None = None  # what a resumed run's file held before this job
 
 
 @dataclass
@@ -82,6 +84,7 @@ class JobUpdate:
     snapshot: Snapshot | None
     snapshot_count: int
     message: str
+    history: RunData | None = None
 
 
 class _TrainingThread(QThread):
@@ -97,6 +100,8 @@ class _TrainingThread(QThread):
         from tsstudio.sweep.runner import train_run
 
         job = self._job
+        if job.resume_state is not None:
+            job._load_history()  # before the writer reopens the file
         try:
             torch.set_num_threads(job.threads)
             trainer = train_run(
@@ -181,6 +186,11 @@ class TrainingJob(QObject):
         return self._thread is not None and self._thread.isRunning()
 
     @property
+    def has_ended(self) -> bool:
+        """Whether the job was started and its thread has ended."""
+        return self._thread is not None and not self._thread.isRunning()
+
+    @property
     def is_paused(self) -> bool:
         return self.control.paused and self.is_running
 
@@ -222,6 +232,7 @@ class TrainingJob(QObject):
                 snapshot=s.snapshot,
                 snapshot_count=s.snapshot_count,
                 message=s.message,
+                history=s.history,
             )
 
     # ------------------------------------------------------------------ worker thread
@@ -259,6 +270,15 @@ class TrainingJob(QObject):
         if now - self._last_progress >= self.PROGRESS_INTERVAL_S:
             self._last_progress = now
             self.progressed.emit()
+
+    def _load_history(self) -> None:
+        """Read the curves the run file holds so a resumed run's live view keeps its past."""
+        try:
+            history = read_run(self.path)
+        except Exception:  # noqa: BLE001 - the view then starts from the resumed step, nothing worse
+            return
+        with self._lock:
+            self._state.history = history
 
     def _record_failure(self, message: str, details: str) -> None:
         with self._lock:

@@ -894,18 +894,24 @@ class RunFile:
     def metric_names(self) -> list[str]:
         return list(self._metric_paths)
 
-    def metric(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(steps int64, epochs float64, values float64) of one metric."""
+    def metric(self, name: str, start: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(steps int64, epochs float64, values float64) of one metric, from row `start` on."""
         path = self._metric_paths.get(name)
         if path is None:
             raise KeyError(f"{self.path}: no metric {name!r}")
         ds = self._ds(path)
-        data = ds[:] if ds is not None else np.zeros(0, METRIC_DTYPE)
+        data = ds[start:] if ds is not None else np.zeros(0, METRIC_DTYPE)
         return (
             np.asarray(data["step"], np.int64),
             np.asarray(data["epoch"], np.float64),
             np.asarray(data["value"], np.float64),
         )
+
+    def metric_length(self, name: str) -> int:
+        """Rows of one metric flushed so far (after `refresh` for a live file)."""
+        path = self._metric_paths.get(name)
+        ds = self._ds(path) if path is not None else None
+        return int(ds.shape[0]) if ds is not None else 0
 
     def headline(self) -> dict[str, float]:
         """The last recorded value of each metric."""

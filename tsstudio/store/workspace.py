@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,3 +96,103 @@ def list_runs(folder: str | os.PathLike[str]) -> list[RunSummary]:
 def _first_line(exc: Any) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+LIVE_RECHECK_S = 10.0
+"""A running run file of another process is reopened when it changed, or this often to catch a dead writer."""
+
+
+@dataclass
+class ScanCache:
+    """What `scan_workspace` remembers between calls: per path, its (mtime_ns, size), summary and read time."""
+
+    entries: dict[Path, tuple[tuple[int, int], RunSummary | None, float]] = field(default_factory=dict)
+    opened: int = 0  # files opened so far (a scan of unchanged files opens none)
+
+
+def scan_workspace(
+    folder: str | os.PathLike[str],
+    cache: ScanCache,
+    live: dict[Path, tuple[str, int]] | None = None,
+    now: float | None = None,
+) -> list[RunSummary]:
+    """Summaries of the run files in `folder` (and direct subfolders), oldest first, reusing `cache`.
+
+    Unchanged files are not reopened. A running file of another process is reopened when its
+    size or modification time changed, and at least every `LIVE_RECHECK_S` (its writer may have
+    died). Files this process trains (`live`: path → (status, step)) are never opened: their
+    status and step come from the job, so the listing does not compete with the writer.
+    """
+    live = live or {}
+    now = time.monotonic() if now is None else now
+    root = Path(folder)
+    if not root.is_dir():
+        cache.entries.clear()
+        return []
+    paths = sorted({*root.glob("*.h5"), *root.glob("*/*.h5")})
+    seen: set[Path] = set()
+    out: list[RunSummary] = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        key = (st.st_mtime_ns, st.st_size)
+        seen.add(path)
+        cached = cache.entries.get(path)
+        if cached is not None and cached[1] is not None and path in live:
+            status, step = live[path]
+            summary = dataclasses.replace(cached[1], status=status, step=step)
+            cache.entries[path] = ((-1, -1), summary, cached[2])  # reread once the job is gone
+        elif cached is not None and cached[0] == key and (
+            cached[1] is None or cached[1].status != "running" or now - cached[2] < LIVE_RECHECK_S
+        ):
+            summary = cached[1]
+        else:
+            cache.opened += 1
+            try:
+                summary = summarize(path)
+            except RunFileError:
+                summary = None  # not a run file
+            except Exception as exc:  # a damaged file must not break the listing
+                summary = RunSummary(path=path, name=path.stem, error=_first_line(exc))
+            if summary is not None and path in live:
+                summary = dataclasses.replace(summary, status=live[path][0], step=live[path][1])
+            cache.entries[path] = ((-1, -1) if path in live else key, summary, now)
+        if summary is not None:
+            out.append(summary)
+    for gone in set(cache.entries) - seen:
+        del cache.entries[gone]
+    out.sort(key=lambda s: (s.created or "", str(s.path)))
+    return out
+
+
+def _check_run_name(new_name: str) -> str:
+    name = new_name.strip()
+    if not name or "/" in name or os.sep in name or name in (".", ".."):
+        raise RunFileError(f"not a valid run name: {new_name!r}; expected a file name without folders")
+    return name if name.endswith(".h5") else f"{name}.h5"
+
+
+def rename_run(path: str | os.PathLike[str], new_name: str, busy: bool = False) -> Path:
+    """Rename a run file within its folder; returns the new path. `busy`: it is training (refused)."""
+    p = Path(path)
+    if busy:
+        raise RunFileError(f"{p.name} is training; stop it before renaming")
+    target = p.with_name(_check_run_name(new_name))
+    if target.exists():
+        raise RunFileError(f"{target.name} already exists")
+    if not p.exists():
+        raise RunFileError(f"{p}: no such run file")
+    p.rename(target)
+    return target
+
+
+def delete_run(path: str | os.PathLike[str], busy: bool = False) -> None:
+    """Delete a run file. `busy`: it is training (refused)."""
+    p = Path(path)
+    if busy:
+        raise RunFileError(f"{p.name} is training; stop it before deleting")
+    if not p.exists():
+        raise RunFileError(f"{p}: no such run file")
+    p.unlink()

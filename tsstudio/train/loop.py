@@ -257,6 +257,8 @@ class TrainingLoop(ABC):
                 self.evaluate(validation=bool(validation), probe=bool(probe))
             if done or self.step % cfg.checkpoint_every_steps == 0:
                 self._checkpoint()
+        if self.step % cfg.snapshot_every_steps:  # a last snapshot, so short runs have one too
+            self.snapshot()
         return "finished"
 
     def _checkpoint(self) -> None:
