@@ -157,7 +157,8 @@ class MainWindow(QMainWindow):
 
     def set_theme(self, name: str) -> None:
         """Recolour what the palette alone does not reach: every view's plots, the hint, form headers."""
-        for view in (self.datasets_view, self.augment_view, self.config_form, self.training_view, self.results_view, self.curves_view):
+        views = (self.datasets_view, self.augment_view, self.config_form, self.training_view, self.results_view, self.curves_view)
+        for view in views:
             if hasattr(view, "set_theme"):
                 view.set_theme(name)
         color = HINT_COLORS.get(name, HINT_COLORS["dark"])
