@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 from tsstudio.errors import RunFileError
 from tsstudio.store import SCHEMA_VERSION, RunFile, RunFileWriter, read_config, write_evaluation
 from tsstudio.store import runfile as runfile_mod
+from tsstudio.train import deserialize, serialize
 from tsstudio.train.events import (
     BestWeights,
     Checkpoint,
@@ -76,8 +76,11 @@ def snapshot_event(step: int) -> Snapshot:
     )
 
 
+BEST_20 = serialize({"model": {"w": "best-20"}})
+
+
 def ckpt_event(step: int) -> Checkpoint:
-    return Checkpoint(step=step, epoch=step / 10, state=pickle.dumps({"model": {"w": step}, "step": step}))
+    return Checkpoint(step=step, epoch=step / 10, state=serialize({"model": {"w": step}, "step": step}))
 
 
 def run_steps(writer: RunFileWriter, first: int, last: int, every: int = 10) -> None:
@@ -94,7 +97,7 @@ def fake_run(path: Path, steps: int = 30, finish: bool = True) -> RunFileWriter:
     writer = RunFileWriter(path, extra_attrs={"note": "test"}, flush_every_s=0.0)
     writer(make_started())
     run_steps(writer, 1, steps)
-    writer(BestWeights(step=20, metric="val_loss", value=80.0, state=b"best-weights-20"))
+    writer(BestWeights(step=20, metric="val_loss", value=80.0, state=BEST_20))
     if finish:
         writer(Finished(step=steps, epoch=steps / 10, status="finished", elapsed_s=1.5))
     return writer
@@ -179,8 +182,8 @@ def test_contract_layout_and_roundtrip(tmp_path: Path) -> None:
         np.testing.assert_array_equal(usage[1], np.arange(K) + 30)
         step, epoch, state = rf.latest_checkpoint()
         assert step == 30 and epoch == pytest.approx(3.0)
-        assert pickle.loads(state)["model"] == {"w": 30}
-        assert rf.best_weights() == (20, 80.0, b"best-weights-20")
+        assert deserialize(state)["model"] == {"w": 30}
+        assert rf.best_weights() == (20, 80.0, BEST_20)
         assert rf.headline()["val_loss"] == 70.0
         assert rf.evaluation() == {}
         with pytest.raises(KeyError):
@@ -390,7 +393,7 @@ def test_sigkilled_writer_leaves_readable_file(tmp_path: Path) -> None:
         assert rf.step >= last
         ckpt = rf.latest_checkpoint()
         assert ckpt is not None and ckpt[0] >= last - 10
-        assert pickle.loads(ckpt[2])["model"] == {"w": ckpt[0]}
+        assert deserialize(ckpt[2])["model"] == {"w": ckpt[0]}
         assert len(rf.snapshots()["steps"]) >= 3
     # Running without locking is also accepted (the last fallback).
     f, swmr = runfile_mod._open_h5_read(path, live=True)
@@ -465,7 +468,7 @@ def test_resume_truncates_at_checkpoint_step(tmp_path: Path) -> None:
         np.testing.assert_array_equal(rf.snapshots()["steps"], [10])
         np.testing.assert_array_equal(rf.codebook_usage()[0], [10])
         ckpt = rf.latest_checkpoint()
-        assert ckpt[0] == 10 and pickle.loads(ckpt[2])["model"] == {"w": 10}
+        assert ckpt[0] == 10 and deserialize(ckpt[2])["model"] == {"w": 10}
         assert rf.best_weights() is None  # the best weights were from step 20 > 10
         assert rf.step == 15
 
@@ -478,7 +481,7 @@ def test_resume_after_kill_and_best_kept(tmp_path: Path) -> None:
         created = rf.created
     writer = RunFileWriter(path, resume=True, flush_every_s=0.0)
     writer(make_started(start_step=k))
-    writer(BestWeights(step=k + 1, metric="val_loss", value=1.0, state=b"b"))
+    writer(BestWeights(step=k + 1, metric="val_loss", value=1.0, state=serialize({"model": {"w": -1}})))
     run_steps(writer, k + 1, k + 3)
     writer.close()
     with RunFile.open(path) as rf:
@@ -488,7 +491,7 @@ def test_resume_after_kill_and_best_kept(tmp_path: Path) -> None:
         np.testing.assert_array_equal(steps, np.arange(1, k + 4))
         assert np.all(np.diff(steps) > 0)
         assert rf.snapshots()["steps"].max() <= k
-        assert rf.best_weights() == (k + 1, 1.0, b"b")
+        assert rf.best_weights() == (k + 1, 1.0, serialize({"model": {"w": -1}}))
         assert rf.status == "stopped"
     assert last >= k
 
