@@ -14,6 +14,7 @@ import errno
 import json
 import math
 import os
+import shutil
 import socket
 import threading
 import time
@@ -177,7 +178,7 @@ def _one_line(exc: BaseException | None) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _is_out_of_space(exc: BaseException | None) -> bool:
+def is_out_of_space(exc: BaseException | None) -> bool:
     """Whether `exc` (or what caused it) is a full disk or quota; HDF5 only puts errno in its text."""
     seen = 0
     while exc is not None and seen < 10:
@@ -193,6 +194,15 @@ def _is_out_of_space(exc: BaseException | None) -> bool:
 
 def _no_space(path: Path) -> RunFileError:
     return RunFileError(f"{path}: no space left on device; the run is unchanged")
+
+
+RESERVE_BYTES = 1 << 20
+_ROOM_MARGIN = 256 << 10  # metadata and metric rows on top of a checkpoint's bytes
+
+
+def reserve_path(path: str | os.PathLike[str]) -> Path:
+    """The disk-space reserve a writer keeps beside its run file (see `RunFileWriter._make_reserve`)."""
+    return Path(str(path) + ".space-reserve")
 
 
 def resume_tmp_path(path: str | os.PathLike[str]) -> Path:
@@ -290,12 +300,17 @@ class RunFileWriter:
         self._slot_step = [-1, -1]
         self._snapshot_shape: tuple[int, int] = (0, 0)
         self._codebook_size = 0
+        self._broken: RunFileError | None = None
         self.final_attrs_written = False
 
     # ------------------------------------------------------------------ event dispatch
     def __call__(self, event: Event) -> None:
         """Record one training event (the EventCallback protocol)."""
         with self._lock:
+            if self._broken is not None:
+                if isinstance(event, (Failed, Finished)):
+                    return  # the run already ended with the write error
+                raise self._broken
             if self._closed:
                 raise RunFileError(f"{self.path}: run file writer is already closed")
             if isinstance(event, RunStarted):
@@ -308,10 +323,46 @@ class RunFileWriter:
                 raise RunFileError(f"{self.path}: event {type(event).__name__} before RunStarted")
             try:
                 self._dispatch(event)
-            except RunFileError:
+            except Exception as exc:
+                if is_out_of_space(exc):
+                    self._abandon(exc)
+                if isinstance(exc, RunFileError):
+                    raise
+                if isinstance(exc, (OSError, RuntimeError, KeyError)):
+                    raise RunFileError(f"{self.path}: cannot write run file ({_one_line(exc)})") from exc
                 raise
-            except (OSError, RuntimeError, KeyError) as exc:
-                raise RunFileError(f"{self.path}: cannot write run file ({_one_line(exc)})") from exc
+
+    def _abandon(self, exc: BaseException) -> None:
+        """After a full disk: stop writing and close the file as it is, then raise one line.
+
+        Checkpoint slots are only marked valid once their bytes are on disk, so the last complete
+        checkpoint stays readable and the run can be resumed when there is space again.
+        """
+        kept = max(self._slot_step)
+        where = f"its checkpoint of step {kept} is kept" if kept >= 0 else "no checkpoint had been written"
+        self._broken = RunFileError(
+            f"{self.path}: no space left on device; training stopped at step {self._step} and {where}"
+        )
+        f, self._f = self._f, None
+        self._closed, self._status = True, "failed"
+        self._drop_reserve()  # HDF5 must write its metadata to close the file; without room it crashes later
+        if f is not None:
+            # No flush before the close: every failed write attempt eats into the freed room.
+            with contextlib.suppress(Exception):
+                for i, step in enumerate(self._slot_step):
+                    if step < 0:
+                        f[f"checkpoint/slot{i}"].resize((0,))  # its half-written chunks need no writing
+                f["error_live"][0] = _fixed("no space left on device", ERROR_LEN)
+                f["status_live"][0] = _fixed("failed", STATUS_LEN)
+            with contextlib.suppress(Exception):
+                f.close()
+        raise self._broken from exc
+
+    def _ensure_room(self, nbytes: int) -> None:
+        """Refuse a large write the disk cannot hold before any of it lands in the file."""
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(self.path.parent).free < nbytes + _ROOM_MARGIN:
+                raise OSError(errno.ENOSPC, "No space left on device")
 
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, StepMetrics):
@@ -350,6 +401,43 @@ class RunFileWriter:
         self._codebook_size = int(ev.codebook_size)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         refuse_if_live(self.path)
+        self._make_reserve()
+        try:
+            self._create(ev)
+        except BaseException:
+            self._drop_reserve()
+            raise
+        self._status = "running"
+        self._open_handles()
+        self._last_flush = time.monotonic()
+
+    def _make_reserve(self) -> None:
+        """Hold RESERVE_BYTES of disk beside the run, released when the disk fills or the run ends.
+
+        After a failed write HDF5 can only close a file (and must, or it crashes at exit) if it can
+        write its metadata; freeing the reserve gives it that room, so the file stays consistent.
+        """
+        reserve = reserve_path(self.path)
+        try:
+            with open(reserve, "wb") as fh:
+                try:
+                    os.posix_fallocate(fh.fileno(), 0, RESERVE_BYTES)
+                except (AttributeError, OSError) as exc:
+                    if is_out_of_space(exc):
+                        raise
+                    fh.write(bytes(RESERVE_BYTES))
+        except OSError as exc:
+            reserve.unlink(missing_ok=True)
+            if is_out_of_space(exc):
+                what = "the run is unchanged" if self.resume else "no run file was written"
+                raise RunFileError(f"{self.path}: no space left on device; {what}") from exc
+            raise RunFileError(f"{self.path}: cannot write beside the run file ({_one_line(exc)})") from exc
+
+    def _drop_reserve(self) -> None:
+        with contextlib.suppress(OSError):
+            reserve_path(self.path).unlink(missing_ok=True)
+
+    def _create(self, ev: RunStarted) -> None:
         if self.resume:
             self._start_resumed(ev)
         else:
@@ -362,16 +450,15 @@ class RunFileWriter:
                 self._create_layout(f, ev, source=None, upto=None)
                 f.swmr_mode = True
             except Exception as exc:
-                f.close()
+                self._drop_reserve()
+                with contextlib.suppress(Exception):
+                    f.close()
                 with contextlib.suppress(OSError):
                     self.path.unlink()
-                if _is_out_of_space(exc):
+                if is_out_of_space(exc):
                     raise RunFileError(f"{self.path}: no space left on device; no run file was written") from exc
                 raise
             self._f = f
-        self._status = "running"
-        self._open_handles()
-        self._last_flush = time.monotonic()
 
     def _start_resumed(self, ev: RunStarted) -> None:
         tmp = resume_tmp_path(self.path)
@@ -403,12 +490,13 @@ class RunFileWriter:
             finally:
                 src.close()
         except Exception as exc:
+            self._drop_reserve()
             if f is not None:
                 with contextlib.suppress(Exception):
                     f.close()
             # Put the original back: the run is as it was before this resume.
             os.replace(tmp, self.path)
-            if _is_out_of_space(exc):
+            if is_out_of_space(exc):
                 raise RunFileError(f"{self.path}: no space left on device; the run is unchanged") from exc
             raise
         self._f = f
@@ -625,7 +713,12 @@ class RunFileWriter:
         """
         with self._lock:
             if self._f is not None and time.monotonic() - self._last_flush >= self.flush_every_s:
-                self.flush()
+                try:
+                    self.flush()
+                except Exception as exc:
+                    if is_out_of_space(exc):
+                        self._abandon(exc)
+                    raise
 
     def _write_progress(self) -> None:
         assert self._f is not None
@@ -668,11 +761,13 @@ class RunFileWriter:
         assert f is not None
         # Overwrite the slot that does not hold the newest checkpoint; it is invalidated first and
         # marked valid only after its bytes are on disk, so a kill never loses both.
+        self._ensure_room(len(ev.state))
         newest = 0 if self._slot_step[0] >= self._slot_step[1] else 1
         slot = 1 - newest if self._slot_step[newest] >= 0 else 0
         g = f["checkpoint"]
         g["slot_step"][slot] = -1
         f.flush()
+        self._slot_step[slot] = -1
         data = np.frombuffer(ev.state, dtype=np.uint8)
         ds = g[f"slot{slot}"]
         ds.resize((len(data),))
@@ -688,6 +783,7 @@ class RunFileWriter:
     def _write_best(self, ev: BestWeights) -> None:
         f = self._f
         assert f is not None
+        self._ensure_room(len(ev.state))
         info_ds = f["weights/best_info"]
         info = info_ds[:]
         info["step"] = -1
@@ -724,10 +820,14 @@ class RunFileWriter:
                 f["progress"][0:1] = prog
             elapsed = float(prog["elapsed_s"][0])
             f.flush()
+        except BaseException:
+            self._drop_reserve()  # room for HDF5 to close the file cleanly after a failed write
+            raise
         finally:
             f.close()
             self._f = None
             self._closed = True
+        self._drop_reserve()
         final = {"status": status, "finished": _now_iso(), "elapsed_s": elapsed}
         if status == "failed":
             final["error"] = error
@@ -1181,7 +1281,7 @@ def update_run_file(path: str | os.PathLike[str], change: Callable[[h5py.File], 
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if _is_out_of_space(exc):
+        if is_out_of_space(exc):
             raise _no_space(p) from exc
         if isinstance(exc, (OSError, KeyError, RuntimeError)) and not isinstance(exc, RunFileError):
             raise RunFileError(f"{p}: cannot update the run file ({_one_line(exc)}); the run is unchanged") from exc
