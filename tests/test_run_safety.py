@@ -1,4 +1,4 @@
-"""Reading weights or training state from a run file never runs code from it, and bad bytes are one line."""
+"""Run files end to end: reading weights never runs code from them, bad or lost state is recovered or one line."""
 
 from __future__ import annotations
 
@@ -161,3 +161,39 @@ def test_pickle_bytes_in_a_schema_2_file_are_refused(tmp_path):
     with pytest.raises(Exception, match=UNREADABLE):
         deserialize(pickle.dumps({"model": _Payload(marker)}))
     assert not marker.exists()
+
+
+def _corrupt_slot(path: Path, step: int) -> None:
+    with h5py.File(path, "r+") as f:
+        slot = int(np.flatnonzero(f["checkpoint/slot_step"][:] == step)[0])
+        ds = f[f"checkpoint/slot{slot}"]
+        noise = np.random.default_rng(0).integers(0, 256, ds.shape[0], dtype=np.uint8)
+        ds[:] = noise
+
+
+def test_resume_skips_a_corrupt_newest_slot_and_refuses_two(capsys, tmp_path, runs):
+    tok = tmp_path / "tok.h5"
+    shutil.copy(runs[0], tok)
+    _corrupt_slot(tok, 6)  # checkpoints at 3 and 6: the newest is random bytes
+    assert main(["train", "--resume", str(tok), "--max-steps", "9", *FAST]) == 0, capsys.readouterr().err
+    with RunFile.open(tok) as run:
+        assert run.attrs["resumed_from_step"] == 3 and run.step == 9
+        assert run.metric("loss")[0].tolist() == list(range(1, 10))
+    capsys.readouterr()
+    _corrupt_slot(tok, 9)
+    _corrupt_slot(tok, 6)
+    assert main(["train", "--resume", str(tok), "--max-steps", "12", *FAST]) == 1
+    _one_line_error(capsys, tok)
+
+
+def test_resume_killed_after_the_move_is_recovered_by_the_next_resume(capsys, tmp_path, runs):
+    tok = tmp_path / "tok.h5"
+    tmp = Path(str(tok) + ".resume-tmp")
+    shutil.copy(runs[0], tmp)
+    tok.write_bytes(tmp.read_bytes()[:48])  # what a SIGKILL right after the rename leaves
+    assert main(["runs", str(tmp_path)]) == 0
+    assert main(["train", "--resume", str(tok), "--max-steps", "9", *FAST]) == 0, capsys.readouterr().err
+    assert not tmp.exists()
+    with RunFile.open(tok) as run:
+        assert run.path == tok and run.status == "finished" and run.step == 9
+        assert run.metric("loss")[0].tolist() == list(range(1, 10))
