@@ -6,6 +6,8 @@ import io
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -197,3 +199,42 @@ def test_resume_killed_after_the_move_is_recovered_by_the_next_resume(capsys, tm
     with RunFile.open(tok) as run:
         assert run.path == tok and run.status == "finished" and run.step == 9
         assert run.metric("loss")[0].tolist() == list(range(1, 10))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """An 11 MiB tmpfs (needs the right to mount, e.g. root in a container; skipped otherwise)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=11m", "tmpfs", str(mnt)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        if subprocess.run(["umount", str(mnt)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_training_onto_a_disk_that_fills_ends_in_one_line_with_a_consistent_file(small_disk):
+    run = small_disk / "run.h5"
+    cmd = [sys.executable, "-m", "tsstudio", "train", "--dataset", "CBF", "--max-steps", "60", "--out", str(run),
+           "--set", "trainer.checkpoint_every_steps=3", *FAST]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=280)
+    err = done.stderr.strip()
+    assert done.returncode == 1, (done.returncode, err)  # not 139 (a segfault) or 135 (a bus error)
+    assert "no space left on device" in err and "\n" not in err and "Traceback" not in err, err
+    with h5py.File(run, "r") as f:  # closed cleanly: no SWMR flag left, a plain open works
+        assert "checkpoint" in f
+    with RunFile.open(run) as rf:
+        assert rf.status == "failed"
+        found = rf.latest_checkpoint()
+        if "no checkpoint" in err:
+            assert found is None
+        else:
+            assert found is not None and f"checkpoint of step {found[0]} is kept" in err
+            assert deserialize(found[2])["step"] == found[0]
+    assert sorted(p.name for p in small_disk.iterdir()) == ["run.h5"]
