@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import pickle
@@ -238,3 +239,20 @@ def test_training_onto_a_disk_that_fills_ends_in_one_line_with_a_consistent_file
             assert found is not None and f"checkpoint of step {found[0]} is kept" in err
             assert deserialize(found[2])["step"] == found[0]
     assert sorted(p.name for p in small_disk.iterdir()) == ["run.h5"]
+
+
+def test_exports_on_a_full_disk_are_one_line_and_leave_nothing(capsys, tmp_path, runs, monkeypatch):
+    tok, prior = runs
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for argv, target in ((["export-tokens", str(tok)], out / "tokens.h5"), (["sample", str(prior), "--n", "2"], out / "gen.h5")):
+        with monkeypatch.context() as m:
+            m.setattr(h5py.Group, "create_dataset", no_space)
+            assert main([*argv, "--out", str(target)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.endswith(f"{target}: no space left on device; nothing was written") and "\n" not in err, err
+        assert list(out.iterdir()) == []
