@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import errno
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -18,6 +18,7 @@ import pytest
 from tsstudio.errors import RunFileError
 from tsstudio.store import SCHEMA_VERSION, RunFile, RunFileWriter, read_config, write_evaluation
 from tsstudio.store import runfile as runfile_mod
+from tsstudio.train import deserialize, serialize
 from tsstudio.train.events import (
     BestWeights,
     Checkpoint,
@@ -76,8 +77,11 @@ def snapshot_event(step: int) -> Snapshot:
     )
 
 
+BEST_20 = serialize({"model": {"w": "best-20"}})
+
+
 def ckpt_event(step: int) -> Checkpoint:
-    return Checkpoint(step=step, epoch=step / 10, state=pickle.dumps({"model": {"w": step}, "step": step}))
+    return Checkpoint(step=step, epoch=step / 10, state=serialize({"model": {"w": step}, "step": step}))
 
 
 def run_steps(writer: RunFileWriter, first: int, last: int, every: int = 10) -> None:
@@ -94,7 +98,7 @@ def fake_run(path: Path, steps: int = 30, finish: bool = True) -> RunFileWriter:
     writer = RunFileWriter(path, extra_attrs={"note": "test"}, flush_every_s=0.0)
     writer(make_started())
     run_steps(writer, 1, steps)
-    writer(BestWeights(step=20, metric="val_loss", value=80.0, state=b"best-weights-20"))
+    writer(BestWeights(step=20, metric="val_loss", value=80.0, state=BEST_20))
     if finish:
         writer(Finished(step=steps, epoch=steps / 10, status="finished", elapsed_s=1.5))
     return writer
@@ -179,8 +183,8 @@ def test_contract_layout_and_roundtrip(tmp_path: Path) -> None:
         np.testing.assert_array_equal(usage[1], np.arange(K) + 30)
         step, epoch, state = rf.latest_checkpoint()
         assert step == 30 and epoch == pytest.approx(3.0)
-        assert pickle.loads(state)["model"] == {"w": 30}
-        assert rf.best_weights() == (20, 80.0, b"best-weights-20")
+        assert deserialize(state)["model"] == {"w": 30}
+        assert rf.best_weights() == (20, 80.0, BEST_20)
         assert rf.headline()["val_loss"] == 70.0
         assert rf.evaluation() == {}
         with pytest.raises(KeyError):
@@ -392,7 +396,7 @@ def test_sigkilled_writer_leaves_readable_file(tmp_path: Path) -> None:
         assert rf.step >= last
         ckpt = rf.latest_checkpoint()
         assert ckpt is not None and ckpt[0] >= last - 10
-        assert pickle.loads(ckpt[2])["model"] == {"w": ckpt[0]}
+        assert deserialize(ckpt[2])["model"] == {"w": ckpt[0]}
         assert len(rf.snapshots()["steps"]) >= 3
     # Running without locking is also accepted (the last fallback).
     f, swmr = runfile_mod._open_h5_read(path, live=True)
@@ -468,7 +472,7 @@ def test_resume_truncates_at_checkpoint_step(tmp_path: Path) -> None:
         np.testing.assert_array_equal(rf.snapshots()["steps"], [10])
         np.testing.assert_array_equal(rf.codebook_usage()[0], [10])
         ckpt = rf.latest_checkpoint()
-        assert ckpt[0] == 10 and pickle.loads(ckpt[2])["model"] == {"w": 10}
+        assert ckpt[0] == 10 and deserialize(ckpt[2])["model"] == {"w": 10}
         assert rf.best_weights() is None  # the best weights were from step 20 > 10
         assert rf.step == 15
 
@@ -482,7 +486,7 @@ def test_resume_after_kill_and_best_kept(tmp_path: Path) -> None:
         created = rf.created
     writer = RunFileWriter(path, resume=True, flush_every_s=0.0)
     writer(make_started(start_step=k))
-    writer(BestWeights(step=k + 1, metric="val_loss", value=1.0, state=b"b"))
+    writer(BestWeights(step=k + 1, metric="val_loss", value=1.0, state=serialize({"model": {"w": -1}})))
     run_steps(writer, k + 1, k + 3)
     writer.close()
     with RunFile.open(path) as rf:
@@ -492,7 +496,7 @@ def test_resume_after_kill_and_best_kept(tmp_path: Path) -> None:
         np.testing.assert_array_equal(steps, np.arange(1, k + 4))
         assert np.all(np.diff(steps) > 0)
         assert rf.snapshots()["steps"].max() <= k
-        assert rf.best_weights() == (k + 1, 1.0, b"b")
+        assert rf.best_weights() == (k + 1, 1.0, serialize({"model": {"w": -1}}))
         assert rf.status == "stopped"
     assert last >= k
 
@@ -573,3 +577,144 @@ def test_writer_is_usable_as_timing_friendly_callback(tmp_path: Path) -> None:
         assert len(rf.metric("loss")[0]) == 2000
     writer.close()
     assert elapsed < 5.0
+
+
+# ---------------------------------------------------------------------------------------- safety
+def _slot_of(path: Path, step: int) -> int:
+    with h5py.File(path, "r") as f:
+        return int(np.flatnonzero(f["checkpoint/slot_step"][:] == step)[0])
+
+
+def _overwrite_slot(path: Path, slot: int, data: bytes) -> None:
+    with h5py.File(path, "r+") as f:
+        ds = f[f"checkpoint/slot{slot}"]
+        ds.resize((len(data),))
+        ds[:] = np.frombuffer(data, dtype=np.uint8)
+        f["checkpoint/slot_nbytes"][slot] = len(data)
+
+
+def test_corrupt_checkpoint_slot_falls_back_to_the_other(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    fake_run(path, steps=30)  # checkpoints at 10, 20, 30: the slots hold 30 and 20
+    rng = np.random.default_rng(1)
+    _overwrite_slot(path, _slot_of(path, 30), rng.integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    with RunFile.open(path) as rf:
+        step, _, state = rf.latest_checkpoint()
+        assert step == 20 and deserialize(state)["model"] == {"w": 20}
+        assert rf.latest_state()[2]["step"] == 20
+    _overwrite_slot(path, _slot_of(path, 20), b"\x80\x04garbage")
+    with RunFile.open(path) as rf, pytest.raises(RunFileError) as err:
+        rf.latest_checkpoint()
+    assert str(err.value) == f"{path}: checkpoint is unreadable or not a tsstudio checkpoint"
+
+
+def _no_space(*args: object, **kwargs: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("where", ["dataset", "copy", "fsync"])
+def test_write_evaluation_on_a_full_disk_leaves_the_run_unchanged(tmp_path, monkeypatch, where) -> None:
+    path = tmp_path / "run.h5"
+    fake_run(path, steps=20)
+    before = path.read_bytes()
+    target = {"dataset": (h5py.Group, "create_dataset"), "copy": (h5py.Group, "copy"), "fsync": (os, "fsync")}[where]
+    with monkeypatch.context() as m:
+        m.setattr(*target, _no_space)
+        with pytest.raises(RunFileError) as err:
+            write_evaluation(path, {"svm_accuracy": 0.5}, {"confusion": np.eye(2)})
+    assert str(err.value) == f"{path}: no space left on device; the run is unchanged"
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5"]
+    with RunFile.open(path) as rf:
+        assert rf.evaluation() == {} and rf.latest_checkpoint()[0] == 20
+
+
+def test_a_full_disk_during_training_keeps_the_last_checkpoint(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "run.h5"
+    writer = RunFileWriter(path, flush_every_s=0.0)
+    writer(make_started())
+    run_steps(writer, 1, 15)  # checkpoint 10 is complete
+    assert runfile_mod.reserve_path(path).exists()
+    real_setitem = h5py.Dataset.__setitem__
+
+    def full_for_slots(self, key, value):
+        if self.name.startswith("/checkpoint/slot") and self.name[-1].isdigit():
+            _no_space()
+        real_setitem(self, key, value)
+
+    with monkeypatch.context() as m:
+        m.setattr(h5py.Dataset, "__setitem__", full_for_slots)
+        with pytest.raises(RunFileError) as err:
+            run_steps(writer, 16, 20)
+    assert str(err.value) == f"{path}: no space left on device; training stopped at step 20 and its checkpoint of step 10 is kept"
+    writer(Failed(step=20, message=str(err.value)))  # what the loop reports next is taken quietly
+    writer.close()
+    assert not runfile_mod.reserve_path(path).exists()
+    with h5py.File(path, "r") as f:  # closed cleanly: a plain open works
+        assert f.attrs["schema_version"] == SCHEMA_VERSION
+    with RunFile.open(path) as rf:
+        step, _, state = rf.latest_checkpoint()
+        assert step == 10 and deserialize(state)["step"] == 10
+        assert rf.status == "failed" and "no space left" in rf.error
+
+
+def test_a_new_run_refuses_to_replace_a_live_one(tmp_path: Path) -> None:
+    path = tmp_path / "live.h5"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(path), TESTS_DIR], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline(), "writer subprocess died"
+        for resume in (False, True):
+            with pytest.raises(RunFileError) as err:
+                RunFileWriter(path, resume=resume)(make_started())
+            assert str(err.value) == (f"{path}: the run is still being written by process {proc.pid}; "
+                                      "stop it before overwriting")
+        assert proc.stdout.readline(), "the first writer was disturbed"
+        with RunFile.open(path) as rf:
+            assert rf.status == "running" and rf.latest_checkpoint()[0] >= 10
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    with RunFile.open(path) as rf:
+        assert rf.status == "interrupted"
+    writer = RunFileWriter(path)  # once the writer is gone, replacing it is fine
+    writer(make_started())
+    writer.close()
+
+
+@pytest.mark.parametrize("left", ["truncated", "missing", "partial"])
+def test_killed_resume_is_recovered_by_the_next_one(tmp_path: Path, left: str) -> None:
+    path = tmp_path / "run.h5"
+    fake_run(path, steps=25, finish=False).close()  # checkpoints at 10 and 20
+    tmp = runfile_mod.resume_tmp_path(path)
+    os.replace(path, tmp)  # what a resume does first; then it is killed while writing `path`
+    if left == "truncated":
+        path.write_bytes(tmp.read_bytes()[:48])
+    elif left == "partial":
+        with h5py.File(path, "w", libver="latest") as f:
+            f.create_group("metrics")
+    with RunFile.open(path) as rf:  # the run is still there for readers and for the next resume
+        assert rf.status == "stopped"
+        k = rf.latest_checkpoint()[0]
+        assert k == 20
+    writer = RunFileWriter(path, resume=True, flush_every_s=0.0)
+    writer(make_started(start_step=k))
+    run_steps(writer, k + 1, k + 2)
+    writer.close()
+    assert not tmp.exists()
+    with RunFile.open(path) as rf:
+        assert rf.path == path and rf.attrs["resumed_from_step"] == 20
+        assert rf.metric("loss")[0].tolist() == list(range(1, 23))
+
+
+def test_write_evaluation_moves_a_killed_resume_back(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    fake_run(path, steps=20)
+    tmp = runfile_mod.resume_tmp_path(path)
+    os.replace(path, tmp)
+    path.write_bytes(tmp.read_bytes()[:48])
+    write_evaluation(path, {"svm_accuracy": 0.5})
+    assert not tmp.exists()
+    with RunFile.open(path) as rf:
+        assert rf.path == path and rf.evaluation()["svm_accuracy"] == 0.5 and rf.latest_checkpoint()[0] == 20

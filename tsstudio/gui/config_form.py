@@ -556,7 +556,7 @@ class ConfigForm(QWidget):
     def _runs_on(self, config: RunConfig) -> str:
         key = (config.trainer.device, config.trainer.precision)
         if key not in self._devices:
-            from tsstudio.train.runtime import precision_name, resolve_device, resolve_precision
+            from tsstudio.models.runtime import precision_name, resolve_device, resolve_precision
 
             device = resolve_device(config.trainer.device)  # ConfigError names trainer.device
             self._devices[key] = f"{device.type}, {precision_name(resolve_precision(config.trainer.precision, device))}"

@@ -215,7 +215,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         from tsstudio.gui.workers import ui_friendly_threads
-        from tsstudio.train.runtime import resolve_device
+        from tsstudio.models.runtime import resolve_device
 
         device = resolve_device("auto")
         self.device_label = QLabel(f"device: {device}")

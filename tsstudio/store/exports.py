@@ -25,7 +25,7 @@ from tsstudio.models.runtime import resolve_precision
 from tsstudio.models.tokenizer import Tokenizer
 from tsstudio.models.tokens import extract_tokens
 from tsstudio.store.models_io import dataset_of, load_prior, load_tokenizer
-from tsstudio.store.runfile import RunFile
+from tsstudio.store.runfile import RunFile, is_out_of_space
 
 EXPORT_VERSION = 1
 COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
@@ -37,11 +37,19 @@ def token_dtype(codebook_size: int) -> np.dtype:
 
 
 def _write_atomically(out: Path, write: Any) -> Path:
+    """Write `out` through a `.partial` file renamed into place: a failure leaves no partial output."""
     tmp = out.with_name(out.name + ".partial")
     try:
         with h5py.File(tmp, "w") as f:
             write(f)
         os.replace(tmp, out)
+    except (OSError, RuntimeError) as exc:
+        if isinstance(exc, RunFileError):
+            raise
+        tmp.unlink(missing_ok=True)  # frees the space, which lets HDF5 finish closing the file
+        if is_out_of_space(exc):
+            raise RunFileError(f"{out}: no space left on device; nothing was written") from exc
+        raise RunFileError(f"{out}: cannot write ({str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r})") from exc
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from tsstudio.config.io import from_dict
 from tsstudio.config.schema import RunConfig
 from tsstudio.data import load_dataset
@@ -10,14 +13,23 @@ from tsstudio.errors import RunFileError
 from tsstudio.models.maskgit import MaskGITPrior
 from tsstudio.models.tokenizer import Tokenizer
 from tsstudio.store.runfile import RunFile
-from tsstudio.train.loop import deserialize
+from tsstudio.train.state_format import UNREADABLE
 
 
 def _weights(run: RunFile, weights: str) -> tuple[int, dict]:
-    found = run.best_weights() if weights == "best" else run.latest_checkpoint()
+    found = run.best_state() if weights == "best" else run.latest_state()
     if found is None:
         raise RunFileError(f"{run.path}: holds no {weights} weights yet (no checkpoint was written)")
-    return int(found[0]), deserialize(found[2])
+    return int(found[0]), found[2]
+
+
+@contextmanager
+def _stored_state(run: RunFile) -> Iterator[None]:
+    """Decoded bytes with the wrong keys, shapes or types: one line naming the run file."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        raise RunFileError(f"{run.path}: {UNREADABLE}") from exc
 
 
 def _expect(run: RunFile, kind: str) -> None:
@@ -29,8 +41,9 @@ def load_tokenizer(run: RunFile, weights: str = "latest") -> tuple[Tokenizer, in
     """The tokenizer of a tokenizer run with its latest or best weights, in eval mode; and its step."""
     _expect(run, "tokenizer")
     step, state = _weights(run, weights)
-    model = Tokenizer(from_dict(state["config"]), int(run.attrs["length"]))
-    model.load_state_dict(state["model"])
+    with _stored_state(run):
+        model = Tokenizer(from_dict(state["config"]), int(run.attrs["length"]))
+        model.load_state_dict(state["model"])
     return model.eval(), step
 
 
@@ -38,12 +51,14 @@ def load_prior(run: RunFile, weights: str = "latest") -> tuple[MaskGITPrior, Tok
     """The prior of a prior run, the frozen tokenizer stored with it, its configuration and step."""
     _expect(run, "prior")
     step, state = _weights(run, weights)
-    config = from_dict(state["config"])
-    tokenizer = Tokenizer(config, int(run.attrs["length"]))
-    tokenizer.load_state_dict(state["tokenizer"])
-    tokenizer.eval()
-    prior = MaskGITPrior(tokenizer.grid.n_tokens, int(run.attrs["n_classes"]), tokenizer.quantizer.codebook, config.prior)
-    prior.load_state_dict(state["prior"])
+    with _stored_state(run):
+        config = from_dict(state["config"])
+        tokenizer = Tokenizer(config, int(run.attrs["length"]))
+        tokenizer.load_state_dict(state["tokenizer"])
+        tokenizer.eval()
+        prior = MaskGITPrior(tokenizer.grid.n_tokens, int(run.attrs["n_classes"]), tokenizer.quantizer.codebook,
+                             config.prior)
+        prior.load_state_dict(state["prior"])
     return prior.eval(), tokenizer, config, step
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from tsstudio.eval.codebook_usage import CodebookReport, codebook_report, pooled_projection
+from tsstudio.models.runtime import resolve_device
 from tsstudio.store.models_io import dataset_of
 from tsstudio.store.run_compare import best_or_latest
 from tsstudio.store.runfile import RunFile
-from tsstudio.train.runtime import resolve_device
 
 
 def run_codebook_report(

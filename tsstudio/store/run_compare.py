@@ -22,10 +22,10 @@ from tsstudio.eval.compare import (
 )
 from tsstudio.eval.features import pooled_latents
 from tsstudio.eval.probes import probe_accuracies
+from tsstudio.models.runtime import resolve_device
 from tsstudio.store.models_io import dataset_of, load_tokenizer
 from tsstudio.store.runfile import RunFile
 from tsstudio.store.text_files import write_text_atomic
-from tsstudio.train.runtime import resolve_device
 
 
 def best_or_latest(run: RunFile) -> tuple[nn.Module, str, int]:

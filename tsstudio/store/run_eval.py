@@ -10,7 +10,7 @@ from tsstudio.config.io import from_dict
 from tsstudio.errors import RunFileError
 from tsstudio.eval.tokenizer_eval import evaluate_tokenizer
 from tsstudio.models.runtime import precision_name, resolve_device, resolve_precision
-from tsstudio.store.models_io import dataset_of, load_tokenizer
+from tsstudio.store.models_io import dataset_of, load_prior, load_tokenizer
 from tsstudio.store.runfile import RunFile, write_evaluation
 
 
@@ -75,6 +75,7 @@ def evaluate_prior_run(
             raise RunFileError(f"{path}: the run is still training; evaluate it when it has finished or stopped")
         if run.kind != "prior":
             raise RunFileError(f"{path}: is a {run.kind} run, not a prior run")
+        load_prior(run, weights)  # unreadable weights fail now, not after the classifier is trained
         dataset = dataset_of(run, data_dir)
     def report(stage: str, total: int) -> Callable[[int, dict[str, Any]], None]:
         return lambda epoch, _metrics: progress(stage, epoch + 1, total) if progress else None

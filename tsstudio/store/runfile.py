@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import json
 import math
 import os
+import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ import numpy as np
 
 import tsstudio
 from tsstudio.errors import RunFileError
+from tsstudio.train import state_format
 from tsstudio.train.events import (
     BestWeights,
     Checkpoint,
@@ -37,8 +40,12 @@ from tsstudio.train.events import (
     StepMetrics,
 )
 
-SCHEMA_VERSION = 1
-"""Version of the layout documented in docs/run-file.md; bumped on incompatible changes only."""
+SCHEMA_VERSION = 2
+"""Version of the layout documented in docs/run-file.md; bumped on incompatible changes only.
+
+2: checkpoint and best-weights bytes are `tsstudio.train.state_format` states (never pickles).
+1: they were `torch.save` pickles; still read, through torch's weights-only unpickler.
+"""
 
 HEARTBEAT_TIMEOUT_S = 120.0  # a writer on another host is presumed gone after this long without a flush
 SAME_HOST_HEARTBEAT_TIMEOUT_S = 6 * 3600.0  # on this host the pid decides; this only guards pid reuse
@@ -171,6 +178,95 @@ def _one_line(exc: BaseException | None) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def is_out_of_space(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what caused it) is a full disk or quota; HDF5 only puts errno in its text."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(exc)
+        if "No space left on device" in text or "errno = 28," in text or "Disk quota exceeded" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _no_space(path: Path) -> RunFileError:
+    return RunFileError(f"{path}: no space left on device; the run is unchanged")
+
+
+RESERVE_BYTES = 1 << 20
+_ROOM_MARGIN = 256 << 10  # metadata and metric rows on top of a checkpoint's bytes
+
+
+def reserve_path(path: str | os.PathLike[str]) -> Path:
+    """The disk-space reserve a writer keeps beside its run file (see `RunFileWriter._make_reserve`)."""
+    return Path(str(path) + ".space-reserve")
+
+
+def resume_tmp_path(path: str | os.PathLike[str]) -> Path:
+    """Where a resume keeps the original run file while it writes the new one."""
+    return Path(str(path) + ".resume-tmp")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system lets a folder be fsynced
+        _fsync(folder)
+
+
+def _unreadable(path: Path) -> RunFileError:
+    return RunFileError(f"{path}: {state_format.UNREADABLE}")
+
+
+def _decode_state(path: Path, data: bytes, schema: int) -> tuple[bytes, Any]:
+    """(format-2 bytes, decoded state) of stored checkpoint bytes; RunFileError when unreadable.
+
+    Schema-1 files hold `torch.save` pickles: read with the weights-only unpickler and re-encoded.
+    """
+    try:
+        if schema <= 1 and not state_format.is_encoded(data):
+            state = state_format.decode_legacy(data)
+            return state_format.encode(state), state
+        return data, state_format.decode(data)
+    except (state_format.StateFormatError, TypeError, ValueError) as exc:
+        raise _unreadable(path) from exc
+
+
+def _schema_of(f: h5py.File) -> int:
+    try:
+        return int(_py(f.attrs.get("schema_version", 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def refuse_if_live(path: Path) -> None:
+    """Refuse to replace or move a run file whose writer is still alive (on this host: its pid).
+
+    Every code path that replaces an existing run file (a new run with `--overwrite`, a sweep
+    starting over, a resume) calls this first, so a live run is never truncated under its writer.
+    """
+    if not path.exists():
+        return
+    try:
+        rf = RunFile._open_exact(path, live=False)
+    except RunFileError:
+        return  # not a readable run file: no writer can be following it
+    with rf:
+        if rf.status != "running":
+            return
+        pid = rf.attrs.get("pid", "?")
+    raise RunFileError(f"{path}: the run is still being written by process {pid}; stop it before overwriting")
+
+
 class RunFileWriter:
     """Writes one run file from training events; use an instance as the loop's event callback.
 
@@ -204,12 +300,17 @@ class RunFileWriter:
         self._slot_step = [-1, -1]
         self._snapshot_shape: tuple[int, int] = (0, 0)
         self._codebook_size = 0
+        self._broken: RunFileError | None = None
         self.final_attrs_written = False
 
     # ------------------------------------------------------------------ event dispatch
     def __call__(self, event: Event) -> None:
         """Record one training event (the EventCallback protocol)."""
         with self._lock:
+            if self._broken is not None:
+                if isinstance(event, (Failed, Finished)):
+                    return  # the run already ended with the write error
+                raise self._broken
             if self._closed:
                 raise RunFileError(f"{self.path}: run file writer is already closed")
             if isinstance(event, RunStarted):
@@ -222,10 +323,46 @@ class RunFileWriter:
                 raise RunFileError(f"{self.path}: event {type(event).__name__} before RunStarted")
             try:
                 self._dispatch(event)
-            except RunFileError:
+            except Exception as exc:
+                if is_out_of_space(exc):
+                    self._abandon(exc)
+                if isinstance(exc, RunFileError):
+                    raise
+                if isinstance(exc, (OSError, RuntimeError, KeyError)):
+                    raise RunFileError(f"{self.path}: cannot write run file ({_one_line(exc)})") from exc
                 raise
-            except (OSError, RuntimeError, KeyError) as exc:
-                raise RunFileError(f"{self.path}: cannot write run file ({_one_line(exc)})") from exc
+
+    def _abandon(self, exc: BaseException) -> None:
+        """After a full disk: stop writing and close the file as it is, then raise one line.
+
+        Checkpoint slots are only marked valid once their bytes are on disk, so the last complete
+        checkpoint stays readable and the run can be resumed when there is space again.
+        """
+        kept = max(self._slot_step)
+        where = f"its checkpoint of step {kept} is kept" if kept >= 0 else "no checkpoint had been written"
+        self._broken = RunFileError(
+            f"{self.path}: no space left on device; training stopped at step {self._step} and {where}"
+        )
+        f, self._f = self._f, None
+        self._closed, self._status = True, "failed"
+        self._drop_reserve()  # HDF5 must write its metadata to close the file; without room it crashes later
+        if f is not None:
+            # No flush before the close: every failed write attempt eats into the freed room.
+            with contextlib.suppress(Exception):
+                for i, step in enumerate(self._slot_step):
+                    if step < 0:
+                        f[f"checkpoint/slot{i}"].resize((0,))  # its half-written chunks need no writing
+                f["error_live"][0] = _fixed("no space left on device", ERROR_LEN)
+                f["status_live"][0] = _fixed("failed", STATUS_LEN)
+            with contextlib.suppress(Exception):
+                f.close()
+        raise self._broken from exc
+
+    def _ensure_room(self, nbytes: int) -> None:
+        """Refuse a large write the disk cannot hold before any of it lands in the file."""
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(self.path.parent).free < nbytes + _ROOM_MARGIN:
+                raise OSError(errno.ENOSPC, "No space left on device")
 
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, StepMetrics):
@@ -263,26 +400,71 @@ class RunFileWriter:
         self._snapshot_shape = (int(np.asarray(ev.snapshot_inputs).shape[0]), int(ev.length))
         self._codebook_size = int(ev.codebook_size)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        refuse_if_live(self.path)
+        self._make_reserve()
+        try:
+            self._create(ev)
+        except BaseException:
+            self._drop_reserve()
+            raise
+        self._status = "running"
+        self._open_handles()
+        self._last_flush = time.monotonic()
+
+    def _make_reserve(self) -> None:
+        """Hold RESERVE_BYTES of disk beside the run, released when the disk fills or the run ends.
+
+        After a failed write HDF5 can only close a file (and must, or it crashes at exit) if it can
+        write its metadata; freeing the reserve gives it that room, so the file stays consistent.
+        """
+        reserve = reserve_path(self.path)
+        try:
+            with open(reserve, "wb") as fh:
+                try:
+                    os.posix_fallocate(fh.fileno(), 0, RESERVE_BYTES)
+                except (AttributeError, OSError) as exc:
+                    if is_out_of_space(exc):
+                        raise
+                    fh.write(bytes(RESERVE_BYTES))
+        except OSError as exc:
+            reserve.unlink(missing_ok=True)
+            if is_out_of_space(exc):
+                what = "the run is unchanged" if self.resume else "no run file was written"
+                raise RunFileError(f"{self.path}: no space left on device; {what}") from exc
+            raise RunFileError(f"{self.path}: cannot write beside the run file ({_one_line(exc)})") from exc
+
+    def _drop_reserve(self) -> None:
+        with contextlib.suppress(OSError):
+            reserve_path(self.path).unlink(missing_ok=True)
+
+    def _create(self, ev: RunStarted) -> None:
         if self.resume:
             self._start_resumed(ev)
         else:
+            stale = resume_tmp_path(self.path)
+            if stale.exists():
+                stale.unlink()  # left by a resume of the run this one replaces
             f = h5py.File(self.path, "w", libver="latest")
             try:
                 self._write_root_attrs(f, ev)
                 self._create_layout(f, ev, source=None, upto=None)
                 f.swmr_mode = True
-            except Exception:
-                f.close()
+            except Exception as exc:
+                self._drop_reserve()
+                with contextlib.suppress(Exception):
+                    f.close()
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                if is_out_of_space(exc):
+                    raise RunFileError(f"{self.path}: no space left on device; no run file was written") from exc
                 raise
             self._f = f
-        self._status = "running"
-        self._open_handles()
-        self._last_flush = time.monotonic()
 
     def _start_resumed(self, ev: RunStarted) -> None:
-        tmp = Path(str(self.path) + ".resume-tmp")
+        tmp = resume_tmp_path(self.path)
         if tmp.exists():
-            # An earlier resume died while copying: the tmp file is the authoritative source.
+            # An earlier resume died while copying: the tmp file is the authoritative source
+            # (the file at `path` is then missing, truncated or a partial copy).
             if self.path.exists():
                 self.path.unlink()
         elif self.path.exists():
@@ -290,12 +472,13 @@ class RunFileWriter:
         else:
             raise RunFileError(f"{self.path}: cannot resume, the run file does not exist")
         k = int(ev.start_step)
-        src, _ = _open_h5_read(tmp, live=False)
+        f: h5py.File | None = None
         try:
-            if "schema_version" not in src.attrs:
-                raise RunFileError(f"{tmp}: not a tsstudio run file")
-            f = h5py.File(self.path, "w", libver="latest")
+            src, _ = _open_h5_read(tmp, live=False)
             try:
+                if "schema_version" not in src.attrs:
+                    raise RunFileError(f"{tmp}: not a tsstudio run file")
+                f = h5py.File(self.path, "w", libver="latest")
                 self._write_root_attrs(f, ev)
                 old = {key: src.attrs[key] for key in ("created",) if key in src.attrs}
                 f.attrs.update(old)
@@ -304,15 +487,21 @@ class RunFileWriter:
                 f.attrs["resumed"] = _now_iso()
                 self._create_layout(f, ev, source=src, upto=k)
                 f.swmr_mode = True
-            except Exception:
-                f.close()
-                with contextlib.suppress(OSError):
-                    self.path.unlink()
-                raise
-        finally:
-            src.close()
+            finally:
+                src.close()
+        except Exception as exc:
+            self._drop_reserve()
+            if f is not None:
+                with contextlib.suppress(Exception):
+                    f.close()
+            # Put the original back: the run is as it was before this resume.
+            os.replace(tmp, self.path)
+            if is_out_of_space(exc):
+                raise RunFileError(f"{self.path}: no space left on device; the run is unchanged") from exc
+            raise
         self._f = f
         tmp.unlink()
+        _fsync_dir(self.path.parent)
 
     def _write_root_attrs(self, f: h5py.File, ev: RunStarted) -> None:
         cfg = ev.config or {}
@@ -437,9 +626,9 @@ class RunFileWriter:
         slot_nbytes = np.zeros(2, np.int64)
         slot0 = np.zeros(0, np.uint8)
         if source is not None:
-            found = _pick_checkpoint(source, max_step=k, prefer_step=k)
+            found = _read_checkpoint(source, Path(source.filename), max_step=k, prefer_step=k)
             if found is not None:
-                step, epoch, state = found
+                step, epoch, state, _ = found
                 slot0 = np.frombuffer(state, dtype=np.uint8)
                 slot_step[0], slot_epoch[0], slot_nbytes[0] = step, epoch, len(state)
         g = f.create_group("checkpoint")
@@ -459,6 +648,8 @@ class RunFileWriter:
             found_best = _read_best(source)
             if found_best is not None and found_best[0] <= k:
                 step, value, state, metric = found_best
+                with contextlib.suppress(RunFileError):  # unreadable bytes stay as they were
+                    state = _decode_state(Path(source.filename), state, _schema_of(source))[0]
                 best = np.frombuffer(state, dtype=np.uint8)
                 info["step"], info["value"], info["metric"] = step, value, _fixed(metric, METRIC_NAME_LEN)
         g = f.create_group("weights")
@@ -522,7 +713,12 @@ class RunFileWriter:
         """
         with self._lock:
             if self._f is not None and time.monotonic() - self._last_flush >= self.flush_every_s:
-                self.flush()
+                try:
+                    self.flush()
+                except Exception as exc:
+                    if is_out_of_space(exc):
+                        self._abandon(exc)
+                    raise
 
     def _write_progress(self) -> None:
         assert self._f is not None
@@ -565,11 +761,13 @@ class RunFileWriter:
         assert f is not None
         # Overwrite the slot that does not hold the newest checkpoint; it is invalidated first and
         # marked valid only after its bytes are on disk, so a kill never loses both.
+        self._ensure_room(len(ev.state))
         newest = 0 if self._slot_step[0] >= self._slot_step[1] else 1
         slot = 1 - newest if self._slot_step[newest] >= 0 else 0
         g = f["checkpoint"]
         g["slot_step"][slot] = -1
         f.flush()
+        self._slot_step[slot] = -1
         data = np.frombuffer(ev.state, dtype=np.uint8)
         ds = g[f"slot{slot}"]
         ds.resize((len(data),))
@@ -585,6 +783,7 @@ class RunFileWriter:
     def _write_best(self, ev: BestWeights) -> None:
         f = self._f
         assert f is not None
+        self._ensure_room(len(ev.state))
         info_ds = f["weights/best_info"]
         info = info_ds[:]
         info["step"] = -1
@@ -621,10 +820,14 @@ class RunFileWriter:
                 f["progress"][0:1] = prog
             elapsed = float(prog["elapsed_s"][0])
             f.flush()
+        except BaseException:
+            self._drop_reserve()  # room for HDF5 to close the file cleanly after a failed write
+            raise
         finally:
             f.close()
             self._f = None
             self._closed = True
+        self._drop_reserve()
         final = {"status": status, "finished": _now_iso(), "elapsed_s": elapsed}
         if status == "failed":
             final["error"] = error
@@ -660,46 +863,64 @@ class RunFileWriter:
         return self._status
 
 
-def _set_final_attrs(path: Path, values: dict[str, Any], tries: int = 3) -> bool:
-    """Reopen a closed run file without SWMR and set final root attributes.
+def _set_final_attrs(path: Path, values: dict[str, Any]) -> bool:
+    """Set final root attributes on the closed run file (atomically, see `update_run_file`).
 
-    Fails (returns False) while another process holds the file open (HDF5 file lock); the
-    `status_live` dataset already carries the final status, so readers still see it.
+    Returns False when that fails (a full disk, or HDF5 refusing to open the file again in this
+    process); `status_live` already carries the final status, so readers still see it.
     """
-    for attempt in range(tries):
-        try:
-            with h5py.File(path, "r+") as f:
-                for key, value in values.items():
-                    f.attrs[key] = _attr_value(value)
-            return True
-        except OSError:
-            if attempt + 1 < tries:
-                time.sleep(0.2)
-    return False
+
+    def change(f: h5py.File) -> None:
+        for key, value in values.items():
+            f.attrs[key] = _attr_value(value)
+
+    try:
+        update_run_file(path, change)
+    except RunFileError:
+        return False
+    return True
 
 
-def _pick_checkpoint(
+def _checkpoint_slots(
     f: h5py.File, max_step: int | None = None, prefer_step: int | None = None
-) -> tuple[int, float, bytes] | None:
-    """The valid checkpoint slot with the highest step (≤ max_step; exactly prefer_step if any)."""
+) -> list[tuple[int, float, int]]:
+    """(step, epoch, slot) of the complete slots, best first: exactly prefer_step, then newest ≤ max_step."""
     if "checkpoint/slot_step" not in f:
-        return None
+        return []
     steps = f["checkpoint/slot_step"][:]
     epochs = f["checkpoint/slot_epoch"][:]
     nbytes = f["checkpoint/slot_nbytes"][:] if "checkpoint/slot_nbytes" in f else None
     candidates = []
     for i in range(len(steps)):
         step = int(steps[i])
-        if step < 0 or (max_step is not None and step > max_step):
+        if step < 0 or (max_step is not None and step > max_step) or f"checkpoint/slot{i}" not in f:
             continue
         ds = f[f"checkpoint/slot{i}"]
         if nbytes is not None and ds.shape[0] != int(nbytes[i]):
             continue
-        candidates.append((step == prefer_step, step, i))
-    if not candidates:
-        return None
-    _, step, i = max(candidates)
-    return step, float(epochs[i]), f[f"checkpoint/slot{i}"][:].tobytes()
+        candidates.append((step == prefer_step, step, float(epochs[i]), i))
+    return [(step, epoch, i) for _, step, epoch, i in sorted(candidates, reverse=True)]
+
+
+def _read_checkpoint(
+    f: h5py.File, path: Path, max_step: int | None = None, prefer_step: int | None = None
+) -> tuple[int, float, bytes, Any] | None:
+    """(step, epoch, format-2 bytes, state) of the best readable slot; None when no slot is filled.
+
+    A slot whose bytes do not decode (random bytes, a crafted pickle) is skipped for the other
+    one; when every filled slot is unreadable, RunFileError says so in one line.
+    """
+    slots = _checkpoint_slots(f, max_step, prefer_step)
+    schema = _schema_of(f)
+    for step, epoch, i in slots:
+        try:
+            data, state = _decode_state(path, f[f"checkpoint/slot{i}"][:].tobytes(), schema)
+        except RunFileError:
+            continue
+        return step, epoch, data, state
+    if slots:
+        raise _unreadable(path)
+    return None
 
 
 def _read_best(f: h5py.File) -> tuple[int, float, bytes, str] | None:
@@ -710,6 +931,12 @@ def _read_best(f: h5py.File) -> tuple[int, float, bytes, str] | None:
         return None
     metric = _py(info["metric"][0]) if "metric" in info.dtype.names else _py(f["weights/best"].attrs.get("metric"))
     return int(info["step"][0]), float(info["value"][0]), f["weights/best"][:].tobytes(), str(metric)
+
+
+def _as_state(path: Path, state: Any) -> dict[str, Any]:
+    if not isinstance(state, dict):
+        raise _unreadable(path)
+    return state
 
 
 class RunFile:
@@ -729,8 +956,22 @@ class RunFile:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], live: bool = False) -> RunFile:
-        """Open a run file read-only; `live=True` opens with SWMR so `refresh()` shows new rows."""
+        """Open a run file read-only; `live=True` opens with SWMR so `refresh()` shows new rows.
+
+        When a resume was killed while copying, `path` is missing or incomplete and the run is in
+        `<path>.resume-tmp`: that copy is opened instead (the next resume finishes the recovery).
+        """
         p = Path(path)
+        try:
+            return cls._open_exact(p, live)
+        except RunFileError:
+            tmp = resume_tmp_path(p)
+            if not tmp.is_file():
+                raise
+        return cls._open_exact(tmp, live)
+
+    @classmethod
+    def _open_exact(cls, p: Path, live: bool) -> RunFile:
         f, swmr = _open_h5_read(p, live)
         try:
             if "schema_version" not in f.attrs:
@@ -953,13 +1194,35 @@ class RunFile:
         return step_ds[first:n], usage_ds[first:n]
 
     def latest_checkpoint(self) -> tuple[int, float, bytes] | None:
-        """(step, epoch, state bytes) of the newest complete checkpoint, or None."""
-        return _pick_checkpoint(self._f)
+        """(step, epoch, state bytes) of the newest readable checkpoint, or None if none was written.
+
+        The bytes are always a format-2 state (`tsstudio.train.deserialize` reads them); an
+        unreadable slot falls back to the other one, and RunFileError is raised when both are.
+        """
+        found = _read_checkpoint(self._f, self.path)
+        return None if found is None else found[:3]
+
+    def latest_state(self) -> tuple[int, float, dict[str, Any]] | None:
+        """(step, epoch, decoded state) of the newest readable checkpoint, or None."""
+        found = _read_checkpoint(self._f, self.path)
+        return None if found is None else (found[0], found[1], _as_state(self.path, found[3]))
 
     def best_weights(self) -> tuple[int, float, bytes] | None:
-        """(step, metric value, state bytes) of the best weights so far, or None."""
+        """(step, metric value, state bytes) of the best weights so far, or None; RunFileError if unreadable."""
+        found = self._best()
+        return None if found is None else found[:3]
+
+    def best_state(self) -> tuple[int, float, dict[str, Any]] | None:
+        """(step, metric value, decoded state) of the best weights so far, or None."""
+        found = self._best()
+        return None if found is None else (found[0], found[1], _as_state(self.path, found[3]))
+
+    def _best(self) -> tuple[int, float, bytes, Any] | None:
         best = _read_best(self._f)
-        return None if best is None else best[:3]
+        if best is None:
+            return None
+        data, state = _decode_state(self.path, best[2], self.schema_version)
+        return best[0], best[1], data, state
 
     @property
     def best_metric(self) -> str | None:
@@ -993,34 +1256,45 @@ def _copy_file(src: h5py.File, dst_path: Path) -> None:
             src.copy(src[key], dst, name=key)
 
 
-def _open_for_update(path: Path) -> h5py.File:
-    """Open a closed run file 'r+'; a file left with the SWMR flag by a killed writer is rewritten."""
-    with RunFile.open(path) as rf:
+def update_run_file(path: str | os.PathLike[str], change: Callable[[h5py.File], None]) -> None:
+    """Apply `change` to a closed run file atomically: a copy beside it is changed, then renamed over it.
+
+    A failure at any point, a full disk included, leaves the original untouched (RunFileError,
+    one line). The copy is a fresh non-SWMR file, which also clears the flag a killed writer left;
+    such a run is then stored as `interrupted`. A run still being written is refused.
+    """
+    p = Path(path)
+    with RunFile.open(p) as rf:
         # Also guards this process: HDF5 would share a file it already has open for writing.
         if rf.status == "running":
-            raise RunFileError(f"{path}: the run is still being written; wait until it ends")
+            raise RunFileError(f"{p}: the run is still being written; wait until it ends")
+        source, stored = rf.path, rf.stored_status  # source: the .resume-tmp copy after a killed resume
+    tmp = p.with_name(p.name + ".update-tmp")
     try:
-        return h5py.File(path, "r+")
-    except OSError as exc:
-        if "file signature not found" in str(exc):
-            raise RunFileError(f"{path}: not an HDF5 file") from exc
-        if not _is_consistency_error(exc):
-            raise RunFileError(f"{path}: cannot open run file for writing ({_one_line(exc)})") from exc
-    with RunFile.open(path) as rf:
-        stored = rf.stored_status
-    tmp = Path(str(path) + ".rewrite-tmp")
-    src, _ = _open_h5_read(path, live=True)
-    try:
-        _copy_file(src, tmp)
-    finally:
-        src.close()
-    os.replace(tmp, path)
-    f = h5py.File(path, "r+")
-    if stored == "running":
-        # The writer was killed: record that, so the status no longer depends on its pid.
-        f.attrs["status"] = "interrupted"
-        f["status_live"][0] = b"interrupted"
-    return f
+        src, _ = _open_h5_read(source, live=False)
+        try:
+            _copy_file(src, tmp)
+        finally:
+            src.close()
+        with h5py.File(tmp, "r+") as f:
+            if stored == "running":
+                # The writer was killed: record that, so the status no longer depends on its pid.
+                f.attrs["status"] = "interrupted"
+                f["status_live"][0] = b"interrupted"
+            change(f)
+        _fsync(tmp)
+        os.replace(tmp, p)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if is_out_of_space(exc):
+            raise _no_space(p) from exc
+        if isinstance(exc, (OSError, KeyError, RuntimeError)) and not isinstance(exc, RunFileError):
+            raise RunFileError(f"{p}: cannot update the run file ({_one_line(exc)}); the run is unchanged") from exc
+        raise
+    if source != p:
+        source.unlink(missing_ok=True)  # the interrupted resume is recovered: `path` holds the run again
+    _fsync_dir(p.parent)
 
 
 def write_evaluation(
@@ -1030,13 +1304,11 @@ def write_evaluation(
 ) -> None:
     """Store evaluation results in the run file's `evaluation` group, replacing earlier ones.
 
-    The run must not be training any more. Scalars become attributes, arrays datasets.
+    The run must not be training any more. Scalars become attributes, arrays datasets. The file
+    is replaced atomically (`update_run_file`): on a full disk the run stays as it was.
     """
-    p = Path(path)
-    f = _open_for_update(p)
-    try:
-        if "schema_version" not in f.attrs:
-            raise RunFileError(f"{p}: not a tsstudio run file (no schema_version)")
+
+    def change(f: h5py.File) -> None:
         _sync_final_status(f)
         if "evaluation" in f:
             del f["evaluation"]
@@ -1046,8 +1318,8 @@ def write_evaluation(
         g.attrs["evaluated"] = _now_iso()
         for key, arr in (arrays or {}).items():
             g.create_dataset(key, data=np.asarray(arr))
-    finally:
-        f.close()
+
+    update_run_file(path, change)
 
 
 def _sync_final_status(f: h5py.File) -> None:

@@ -67,6 +67,7 @@ def train_and_evaluate(
     """
     from tsstudio.store import RunFile
     from tsstudio.store.run_eval import evaluate_run
+    from tsstudio.store.runfile import refuse_if_live
     from tsstudio.train import deserialize, serialize
 
     resume_state = None
@@ -81,6 +82,7 @@ def train_and_evaluate(
             state["config"]["trainer"] = to_dict(config)["trainer"]
             resume_state = serialize(state)
         elif status != "finished":
+            refuse_if_live(path)  # another process may be training it right now
             path.unlink()  # killed before its first checkpoint: nothing to keep, start over
     if not path.exists() or resume_state is not None:
         trainer = train_run(config, path, data_dir=data_dir, resume_state=resume_state, control=control, listeners=listeners)

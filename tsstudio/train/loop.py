@@ -7,7 +7,6 @@ sweeps drive both the same way.
 
 from __future__ import annotations
 
-import io
 import math
 import time
 import traceback
@@ -23,20 +22,29 @@ from tsstudio.config.schema import RunConfig
 from tsstudio.data.dataset import Dataset
 from tsstudio.errors import TsstudioError
 from tsstudio.models.runtime import precision_name, resolve_device, resolve_precision, seed_everything, set_threads
+from tsstudio.train import state_format
 from tsstudio.train.events import Checkpoint, EventCallback, Failed, Finished, RunStarted, StepMetrics
 from tsstudio.train.runtime import TrainingControl
 
 
 def serialize(obj: Any) -> bytes:
-    """torch.save into bytes."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
+    """A training state (nested dicts of tensors, arrays and plain values) as safe bytes."""
+    return state_format.encode(obj)
 
 
 def deserialize(data: bytes) -> Any:
-    """Inverse of `serialize` (tensors land on the CPU)."""
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+    """Inverse of `serialize` (tensors land on the CPU); never runs code from `data`.
+
+    Bytes that are not a tsstudio state raise `StateFormatError` (one line, no traceback).
+    """
+    return state_format.decode(data)
+
+
+def _resume_config(state: Any) -> RunConfig:
+    """The configuration stored in a decoded checkpoint (refused when the state has none)."""
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+        raise state_format.StateFormatError()
+    return from_dict(state["config"])
 
 
 def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
@@ -79,7 +87,7 @@ class TrainingLoop(ABC):
         self.callback = callback
         self.control = control or TrainingControl()
         self.resume = deserialize(resume_state) if resume_state is not None else None
-        self.config = from_dict(self.resume["config"]) if self.resume is not None else config
+        self.config = _resume_config(self.resume) if self.resume is not None else config
         self.n_train = n_train
         self.budget = Budget.of(self.config, n_train)
         self.step = 0
@@ -210,6 +218,13 @@ class TrainingLoop(ABC):
         }
 
     def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            self._load_state(state)
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+            # wrong keys, shapes or types: the bytes decoded but are not this run's checkpoint
+            raise state_format.StateFormatError() from exc
+
+    def _load_state(self, state: dict[str, Any]) -> None:
         self.load_extra_state(state)
         if self.optimizer is not None and state.get("optimizer") is not None:
             self.optimizer.load_state_dict(state["optimizer"])
