@@ -56,6 +56,8 @@ ERROR_LEN = 512
 METRIC_NAME_LEN = 64
 
 METRIC_DTYPE = np.dtype([("step", "<i8"), ("epoch", "<f8"), ("value", "<f8")])
+METRIC_FILL = np.array((-1, np.nan, np.nan), dtype=METRIC_DTYPE)[()]
+"""Rows a writer has allocated but not yet filled read as step -1 (seen only inside the writer's process)."""
 PROGRESS_DTYPE = np.dtype([("step", "<i8"), ("epoch", "<f8"), ("heartbeat", "<f8"), ("elapsed_s", "<f8")])
 BEST_INFO_DTYPE = np.dtype([("step", "<i8"), ("value", "<f8"), ("metric", f"S{METRIC_NAME_LEN}")])
 
@@ -577,6 +579,7 @@ class RunFileWriter:
                 data=initial.astype(METRIC_DTYPE),
                 maxshape=(None,),
                 chunks=(_METRIC_CHUNK,),
+                fillvalue=METRIC_FILL,
             )
             ds.attrs["name"] = name
             ds.attrs["group"] = "eval" if name in ev.eval_metrics and name not in ev.train_metrics else "train"
@@ -1142,6 +1145,9 @@ class RunFile:
             raise KeyError(f"{self.path}: no metric {name!r}")
         ds = self._ds(path)
         data = ds[start:] if ds is not None else np.zeros(0, METRIC_DTYPE)
+        unwritten = np.flatnonzero(data["step"] < 0)
+        if len(unwritten):  # a writer in this process has resized but not yet filled these rows
+            data = data[: unwritten[0]]
         return (
             np.asarray(data["step"], np.int64),
             np.asarray(data["epoch"], np.float64),
