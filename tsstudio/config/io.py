@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,8 @@ def validate(config: RunConfig, where: str = "") -> None:
                         raise ConfigError(f"{where}{key}: {item!r} is not allowed; expected a list of {allowed(f)[7:]}")
             elif meta.get("choices") and value not in meta["choices"]:
                 raise ConfigError(f"{where}{key}: {value!r} is not allowed; expected {allowed(f)}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{where}{key}: {value!r} is not a finite number; expected {allowed(f)}")
             low, high = meta.get("low"), meta.get("high")
             if low is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
                 too_low = value <= low if meta.get("low_open") else value < low
@@ -130,6 +133,10 @@ def validate(config: RunConfig, where: str = "") -> None:
         )
     if config.ssl.method != "none" and not config.augmentations.methods:
         raise ConfigError(f"{where}augmentations.methods: ssl.method {config.ssl.method} needs at least one augmentation")
+    if config.encoder.dim != config.decoder.dim:
+        raise ConfigError(
+            f"{where}decoder.dim: {config.decoder.dim} must equal encoder.dim {config.encoder.dim} (the codes feed the decoder)"
+        )
     if config.stft.hop_length > config.stft.n_fft:
         raise ConfigError(f"{where}stft.hop_length: {config.stft.hop_length} exceeds stft.n_fft {config.stft.n_fft}")
 

@@ -159,12 +159,12 @@ class PriorResult:
 
 def read_prior_result(path: Path) -> PriorResult:
     """The evaluation stored in a prior run (by `tsstudio eval`) and the tokenizer preset it builds on."""
-    from tsstudio.errors import RunFileError
+    from tsstudio.errors import RunFileError, wrong_kind
     from tsstudio.store import RunFile
 
     with RunFile.open(path) as run:
         if run.kind != "prior":
-            raise RunFileError(f"{path}: is a {run.kind} run, not a prior run")
+            raise wrong_kind(path, run.kind, "prior")
         evaluation = {k: v for k, v in run.evaluation().items() if not hasattr(v, "shape")}
         if "fid" not in evaluation:
             raise RunFileError(f"{path}: has no generative evaluation yet; run `tsstudio eval {path}` first")
