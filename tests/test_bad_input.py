@@ -3,15 +3,8 @@ a silent substitution or a half-written file."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import h5py
 import pytest
 
 from tsstudio.cli.main import main
@@ -53,3 +46,66 @@ def test_validate_rejects_encoder_and_decoder_of_different_widths():
     with pytest.raises(ConfigError, match=r"decoder\.dim: 32 must equal encoder\.dim 64"):
         apply_overrides(RunConfig(), ["decoder.dim=32"])
     assert apply_overrides(RunConfig(), ["decoder.dim=32", "encoder.dim=32"]).decoder.dim == 32
+
+
+# ---------------------------------------------------------------- numeric options: one place, one line
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["sample", "P.h5", "--out", "G.h5", "--steps", "-3"], "--steps: expected an integer in [1, 1000], got -3"),
+        (["sample", "P.h5", "--out", "G.h5", "--steps", "0"], "--steps: expected an integer in [1, 1000], got 0"),
+        (["sample", "P.h5", "--out", "G.h5", "--guidance", "nan"], "--guidance: expected a finite number in [0, 100], got nan"),
+        (["sample", "P.h5", "--out", "G.h5", "--temperature", "0"], "--temperature: expected a finite number in (0, 100], got 0"),
+        (["sample", "P.h5", "--out", "G.h5", "--temperature", "-1"], "--temperature: expected a finite number in (0, 100]"),
+        (["sample", "P.h5", "--out", "G.h5", "--n", "0"], "--n: expected an integer ≥ 1, got 0"),
+        (["eval", "P.h5", "--fcn-epochs", "-1"], "--fcn-epochs: expected an integer ≥ 1, got -1"),
+        (["eval", "P.h5", "--cas-epochs", "x"], "--cas-epochs: expected an integer ≥ 1, got 'x'"),
+        (["train", "--max-steps", "0"], "--max-steps: expected an integer in [1, 100000000], got 0"),
+        (["train", "--epochs", "0"], "--epochs: expected an integer in [1, 1000000], got 0"),
+        (["prior", "--max-steps", "0"], "--max-steps: expected an integer in [1, 100000000], got 0"),
+        (["ablate", "--dataset", "CBF", "--method", "vicreg", "--study", "aug-recon-rate", "--max-steps", "1",
+          "--rates", "inf", "--out-dir", "x"], "--rates: expected a finite number in [0, 1000], got inf"),
+        (["reproduce", "--dataset", "CBF", "--seeds", "-1", "--out-dir", "x"], "--seeds: expected an integer in [0, "),
+    ],
+    ids=["steps-negative", "steps-zero", "guidance-nan", "temperature-zero", "temperature-negative", "n-zero",
+         "fcn-epochs", "cas-epochs-text", "max-steps-zero", "epochs-zero", "prior-max-steps", "rates-inf", "seed"],
+)
+def test_numeric_options_are_checked_at_parsing(capsys, args, expected):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"tsstudio {args[0]}: error: ") and expected in line, line
+
+
+# ---------------------------------------------------------------- output paths
+
+
+def test_out_wording_names_folders_and_only_suggests_resume_where_it_exists(capsys, tmp_path):
+    taken = tmp_path / "taken.h5"
+    taken.write_text("x")
+    code, _, err = run_cli(capsys, "export-tokens", "RUN.h5", "--out", str(taken))
+    assert code == 1 and one_line(err).endswith(f"{taken} exists; pass --overwrite to replace it")
+    code, _, err = run_cli(capsys, "sample", "P.h5", "--out", str(taken))
+    assert code == 1 and "--resume" not in one_line(err)
+    code, _, err = run_cli(capsys, "train", "--out", str(taken))
+    assert code == 1 and f"or --resume {taken} to continue it" in one_line(err)
+    code, _, err = run_cli(capsys, "train", "--out", str(tmp_path))
+    assert code == 1 and one_line(err).endswith(f"--out {tmp_path}: is a folder; expected the name of a file to write in it")
+
+
+def test_report_priors_into_a_missing_folder_is_refused_before_reading(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "report-priors", str(tmp_path / "no-such-prior.h5"), "--out", str(tmp_path / "nope" / "r.md"))
+    assert code == 1 and one_line(err) == f"tsstudio report-priors: error: {tmp_path / 'nope'}: folder does not exist"
+
+
+@pytest.mark.parametrize("command", ["ablate", "reproduce"])
+def test_out_dir_that_is_a_file_is_refused(capsys, tmp_path, command):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("keep me")
+    extra = ["--method", "vicreg", "--study", "augmentations", "--max-steps", "1"] if command == "ablate" else []
+    code, _, err = run_cli(capsys, command, "--dataset", "CBF", *extra, "--out-dir", str(not_a_folder))
+    assert code == 1 and one_line(err).endswith(f"--out-dir {not_a_folder}: is a file; expected a folder")
+    assert not_a_folder.read_text() == "keep me"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tsstudio.cli.output import install_stop_handler, print_json, print_table, resolve_out
+from tsstudio.cli.output import install_stop_handler, print_json, print_table, resolve_out, resolve_out_dir
 from tsstudio.cli.progress import ProgressBar, StageProgress
 from tsstudio.config import apply_overrides, dump_yaml, from_dict, list_presets, load_preset, load_yaml
 from tsstudio.config.io import to_dict
@@ -79,17 +79,31 @@ def resume_source(args: argparse.Namespace, kind: str) -> tuple[dict, bytes, dic
         return run.config, _extend_budget(checkpoint[2], args), dict(run.attrs)
 
 
-def run_with_progress(args: argparse.Namespace, out: Path, start: Any) -> int:
-    """Run `start(control, listeners)` with Ctrl-C as a cooperative stop and a progress bar."""
+def run_with_progress(args: argparse.Namespace, out: Path, start: Any, fresh: bool = True) -> int:
+    """Run `start(control, listeners)` with a progress bar and, once training steps, Ctrl-C as a cooperative stop.
+
+    Ctrl-C during start-up (loading data, building the model) interrupts: exit 130 and no new run file.
+    """
     from tsstudio.train import TrainingControl
+    from tsstudio.train.events import StepMetrics
 
     control = TrainingControl()
-    install_stop_handler(control)
+    stepping: list[bool] = []
+
+    def arm_stop_handler(event: Any) -> None:
+        if not stepping and isinstance(event, StepMetrics):
+            stepping.append(True)
+            install_stop_handler(control)
+
     bar = ProgressBar(disable=args.quiet)
     try:
-        trainer = start(control, [bar])
+        trainer = start(control, [arm_stop_handler, bar])
     finally:
         bar.close()
+    if not stepping and trainer.status == "stopped":  # Ctrl-C before the first step
+        if fresh:
+            out.unlink(missing_ok=True)
+        raise KeyboardInterrupt
     if trainer.status == "failed":
         raise TsstudioError(f"training failed: {bar.failure or 'see the run file'} (run file: {out})")
     print(f"{trainer.status}: {out} (step {trainer.step}/{trainer.budget.total_steps})", file=sys.stderr)
@@ -105,11 +119,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         config, out = from_dict(config_dict), Path(args.resume)
         data_dir = args.data_dir or attrs.get("data_dir") or None
     else:
-        config, out, data_dir = build_config(args), resolve_out(args.out, args.overwrite), args.data_dir
+        config, out, data_dir = build_config(args), resolve_out(args.out, args.overwrite, resumable=True), args.data_dir
     return run_with_progress(
         args, out,
         lambda control, listeners: train_run(config, out, data_dir=data_dir, resume_state=resume_state,
                                              control=control, listeners=listeners),
+        fresh=not args.resume,
     )
 
 
@@ -170,11 +185,12 @@ def cmd_prior(args: argparse.Namespace) -> int:
             custom = to_dict(load_yaml(args.config))["prior"]
             flags = [f"prior.{k}={v}" for k, v in custom.items()] + flags
         config = prior_config(base, args.preset, [*flags, *trainer_flags(args), *args.overrides])
-        out, data_dir = resolve_out(args.out, args.overwrite), args.data_dir
+        out, data_dir = resolve_out(args.out, args.overwrite, resumable=True), args.data_dir
     return run_with_progress(
         args, out,
         lambda control, listeners: train_prior_run(tokenizer_path, config, out, data_dir=data_dir,
                                                    resume_state=resume_state, control=control, listeners=listeners),
+        fresh=not args.resume,
     )
 
 
@@ -183,8 +199,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from tsstudio.store.exports import sample_prior, write_generations
 
     out = resolve_out(args.out, args.overwrite)
-    if args.n < 1:
-        raise TsstudioError(f"--n {args.n}: expected at least 1 sample")
     gen = sample_prior(Path(args.prior_run), args.n, args.class_id, guidance=args.guidance, steps=args.steps,
                        seed=args.seed, record_steps=args.record_steps, choice_temperature=args.choice_temperature,
                        sampling_temperature=args.temperature, weights=args.weights)
@@ -208,12 +222,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from tsstudio.sweep.reproduction import reproduce
     from tsstudio.train import TrainingControl
 
+    out_dir = resolve_out_dir(args.out_dir)
     control = TrainingControl()
     install_stop_handler(control)
     bar = ProgressBar(disable=args.quiet)
     try:
         path = reproduce(
-            args.dataset, args.preset, args.seeds, args.epochs, Path(args.out_dir), args.data_dir,
+            args.dataset, args.preset, args.seeds, args.epochs, out_dir, args.data_dir,
             args.overrides, listeners=[bar], control=control,
         )
     finally:
@@ -226,9 +241,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_report_priors(args: argparse.Namespace) -> int:
     from tsstudio.sweep.reproduction import read_prior_result, stage2_report
 
+    out = resolve_out(args.out, overwrite=True) if args.out else None
     text = stage2_report([read_prior_result(Path(p)) for p in args.runs])
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise TsstudioError(f"{out}: cannot write the report ({exc.strerror or exc})") from None
         print(f"report: {args.out}", file=sys.stderr)
     sys.stdout.write(text)
     return 0
@@ -239,12 +258,13 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     from tsstudio.train import TrainingControl
 
     budget = [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"] if args.epochs else [f"trainer.max_steps={args.max_steps}"]
+    out_dir = resolve_out_dir(args.out_dir)
     control = TrainingControl()
     install_stop_handler(control)
     bar = ProgressBar(disable=args.quiet)
     try:
         csv_path, md_path = ablate(
-            args.dataset, args.method, args.study, args.seeds, Path(args.out_dir), budget, args.data_dir,
+            args.dataset, args.method, args.study, args.seeds, out_dir, budget, args.data_dir,
             args.base_preset, args.rates or DEFAULT_RATES, args.overrides, listeners=[bar], control=control,
         )
     finally:

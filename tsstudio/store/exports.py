@@ -6,6 +6,7 @@ reader; their layouts are documented in docs/run-file.md.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ import numpy as np
 import torch
 
 import tsstudio
-from tsstudio.config.io import to_dict
+from tsstudio.config.io import to_dict, validate
+from tsstudio.config.schema import PriorConfig, RunConfig
 from tsstudio.errors import RunFileError
 from tsstudio.models.tokenizer import Tokenizer
 from tsstudio.store.models_io import dataset_of, load_prior, load_tokenizer
@@ -37,7 +39,12 @@ def token_dtype(codebook_size: int) -> np.dtype:
 def _write_atomically(out: Path, write: Any) -> Path:
     tmp = out.with_name(out.name + ".partial")
     try:
-        with h5py.File(tmp, "w") as f:
+        try:
+            f = h5py.File(tmp, "w")
+        except OSError as exc:
+            reason = exc.strerror or str(exc).split(" (")[0]
+            raise RunFileError(f"{out}: cannot write the file ({reason})") from None
+        with f:
             write(f)
         os.replace(tmp, out)
     finally:
@@ -132,6 +139,17 @@ class Generations:
     step_series: np.ndarray | None = None  # (T, N, L) the decoded current guess after each step
 
 
+def _sampling_settings(config: RunConfig, **chosen: float | None) -> PriorConfig:
+    """The run's prior settings with the chosen ones (those not None) in their place, validated like the
+    configuration, so a value the prior cannot use (0 steps, a temperature of 0) is refused, never replaced."""
+    sampling = copy.deepcopy(config)
+    for name, value in chosen.items():
+        if value is not None:
+            setattr(sampling.prior, name, value)
+    validate(sampling)
+    return sampling.prior
+
+
 def sample_prior(
     run_path: Path,
     n: int,
@@ -152,14 +170,15 @@ def sample_prior(
     prior.for_inference(resolve_precision(config.trainer.precision, torch.device("cpu")))
     if class_id is not None and not 0 <= class_id < n_classes:
         raise RunFileError(f"--class {class_id}: the prior's dataset has classes 0..{n_classes - 1}")
-    cfg = config.prior
+    cfg = _sampling_settings(config, guidance_scale=guidance, decoding_steps=steps,
+                             choice_temperature=choice_temperature, sampling_temperature=sampling_temperature)
     settings = {
         "n": n,
         "class": -1 if class_id is None else class_id,
-        "guidance_scale": cfg.guidance_scale if guidance is None else guidance,
-        "decoding_steps": steps or cfg.decoding_steps,
-        "choice_temperature": cfg.choice_temperature if choice_temperature is None else choice_temperature,
-        "sampling_temperature": sampling_temperature or cfg.sampling_temperature,
+        "guidance_scale": cfg.guidance_scale,
+        "decoding_steps": cfg.decoding_steps,
+        "choice_temperature": cfg.choice_temperature,
+        "sampling_temperature": cfg.sampling_temperature,
         "seed": seed,
         "prior_run": os.fspath(Path(run_path).resolve()),
         "prior_step": step,
