@@ -3,6 +3,10 @@ a silent substitution or a half-written file."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +25,35 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def cli_unprivileged(*args: str) -> subprocess.CompletedProcess:
+    """Run the CLI in a child process that file permissions apply to (as root, without the capabilities
+    that bypass them), so unreadable and read-only folders behave as they do for a normal user."""
+    cmd = [sys.executable, "-m", "tsstudio", *args]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root, and setpriv is not available to drop the permission-bypassing capabilities")
+        caps = "-dac_override,-dac_read_search"
+        cmd = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", *cmd]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def ucr_folder(root: Path, name: str, length: int = 32, n: int = 8, big: float | None = None) -> Path:
+    """A small two-class dataset in the UCR layout (optionally with one huge value)."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    for split in ("TRAIN", "TEST"):
+        rows = []
+        for i in range(n):
+            values = [f"{((i * 7 + t * 3) % 11) / 10 + (i % 2):.3f}" for t in range(length)]
+            if big is not None and i == 0 and split == "TRAIN":
+                values[-1] = repr(big)
+            rows.append("\t".join([str(1 + i % 2), *values]))
+        (folder / f"{name}_{split}.tsv").write_text("\n".join(rows) + "\n")
+    return folder
 
 
 def one_line(err: str) -> str:
@@ -109,3 +142,42 @@ def test_out_dir_that_is_a_file_is_refused(capsys, tmp_path, command):
     code, _, err = run_cli(capsys, command, "--dataset", "CBF", *extra, "--out-dir", str(not_a_folder))
     assert code == 1 and one_line(err).endswith(f"--out-dir {not_a_folder}: is a file; expected a folder")
     assert not_a_folder.read_text() == "keep me"
+
+
+# ---------------------------------------------------------------- data folders
+
+
+def test_unreadable_dataset_folder_is_skipped_with_a_warning(tmp_path):
+    ucr_folder(tmp_path / "data", "Good")
+    locked = ucr_folder(tmp_path / "data", "Locked")
+    locked.chmod(0)
+    try:
+        listing = cli_unprivileged("datasets", "--data-dir", str(tmp_path / "data"))
+        training = cli_unprivileged("train", "--dataset", "Good", "--data-dir", str(tmp_path / "data"), "--max-steps", "1",
+                                    "--out", str(tmp_path / "good.h5"), *QUICK)
+    finally:
+        locked.chmod(0o755)
+    warning = f"warning: {locked}: cannot read the dataset folder (Permission denied); skipped"
+    assert listing.returncode == 0, listing.stderr
+    assert one_line(listing.stderr) == warning
+    assert [line.split()[0] for line in listing.stdout.splitlines()[1:]] == ["CBF", "Good"]
+    assert training.returncode == 0, training.stderr
+    assert warning in training.stderr.splitlines() and "Traceback" not in training.stderr
+    assert (tmp_path / "good.h5").is_file()
+
+
+def test_missing_data_folders_and_a_non_list_data_dirs_are_named(capsys, tmp_path, monkeypatch):
+    from tsstudio.config.settings import settings_path
+
+    ucr_folder(tmp_path / "data", "Good")
+    missing = tmp_path / "gone"
+    monkeypatch.setenv("TSSTUDIO_DATA_DIR", os.pathsep.join([str(missing), str(tmp_path / "data")]))
+    code, out, err = run_cli(capsys, "datasets")
+    assert code == 0 and "Good" in out
+    assert one_line(err) == f"warning: {missing} (from TSSTUDIO_DATA_DIR): data folder not found; skipped"
+    monkeypatch.delenv("TSSTUDIO_DATA_DIR")
+    settings_path().parent.mkdir(parents=True)
+    settings_path().write_text(f"data_dirs: {{folder: {tmp_path / 'data'}}}\n")
+    code, out, err = run_cli(capsys, "datasets")
+    assert code == 0 and "Good" not in out
+    assert one_line(err).startswith(f"warning: {settings_path()}: data_dirs should be a list of folders, got {{'folder'")
