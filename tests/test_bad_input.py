@@ -181,3 +181,73 @@ def test_missing_data_folders_and_a_non_list_data_dirs_are_named(capsys, tmp_pat
     code, out, err = run_cli(capsys, "datasets")
     assert code == 0 and "Good" not in out
     assert one_line(err).startswith(f"warning: {settings_path()}: data_dirs should be a list of folders, got {{'folder'")
+
+
+# ---------------------------------------------------------------- inputs the model cannot use, checked before a run file
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory) -> Path:
+    """A finished two-step tokenizer run on the built-in CBF."""
+    path = tmp_path_factory.mktemp("good") / "good.h5"
+    assert main(["train", "--dataset", "CBF", "--max-steps", "2", "--out", str(path), *QUICK]) == 0
+    return path
+
+
+def test_series_shorter_than_the_stft_window_are_refused_before_any_run_file(capsys, tmp_path, good_run):
+    from tsstudio.store import RunFile
+
+    ucr_folder(tmp_path / "data", "Short", length=3)
+    out = tmp_path / "short.h5"
+    code, _, err = run_cli(capsys, "train", "--dataset", "Short", "--data-dir", str(tmp_path / "data"), "--max-steps", "1",
+                           "--out", str(out), *QUICK)
+    assert code == 1 and not out.exists()
+    assert one_line(err) == ("tsstudio train: error: dataset Short: series of length 3 are shorter than the STFT window "
+                             "needs (stft.n_fft 8 needs a length of at least 5)")
+    keep = tmp_path / "keep.h5"
+    shutil.copy(good_run, keep)
+    code, _, err = run_cli(capsys, "train", "--dataset", "Short", "--data-dir", str(tmp_path / "data"), "--max-steps", "1",
+                           "--out", str(keep), "--overwrite", *QUICK)
+    assert code == 1 and "dataset Short" in one_line(err)
+    with RunFile.open(keep) as run:  # --overwrite did not replace the good run with one that fails at start
+        assert run.status == "finished" and run.step == 2 and run.dataset == "CBF"
+
+
+def test_values_beyond_float32_are_refused_naming_the_file(capsys, tmp_path):
+    folder = ucr_folder(tmp_path / "data", "Huge", big=1e308)
+    out = tmp_path / "huge.h5"
+    code, _, err = run_cli(capsys, "train", "--dataset", "Huge", "--data-dir", str(tmp_path / "data"), "--max-steps", "1",
+                           "--out", str(out), *QUICK)
+    assert code == 1 and not out.exists()
+    assert one_line(err) == (f"tsstudio train: error: {folder / 'Huge_TRAIN.tsv'}:1: value 1e+308 (sample 32) is beyond "
+                             "the float32 range (±3.4e+38) the model computes in")
+
+
+def test_reproduce_refuses_a_prior_preset(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "reproduce", "--dataset", "CBF", "--preset", "maskgit", "--epochs", "1",
+                           "--out-dir", str(tmp_path / "rep"))
+    assert code == 1 and "preset 'maskgit' configures a prior run, not a tokenizer run" in one_line(err)
+    assert list((tmp_path / "rep").iterdir()) == []
+
+
+def test_prior_on_a_stopped_tokenizer_warns(capsys, tmp_path):
+    from tsstudio.config import load_preset
+    from tsstudio.sweep import train_run
+    from tsstudio.train import TrainingControl
+    from tsstudio.train.events import StepMetrics
+
+    control = TrainingControl()
+
+    def stop_at_three(event) -> None:  # noqa: ANN001
+        if isinstance(event, StepMetrics) and event.step == 3:
+            control.request_stop()
+
+    config = apply_overrides(load_preset("regular"), ["trainer.max_steps=50", "trainer.batch_size=8",
+                                                      "trainer.device=cpu", "trainer.num_threads=1"])
+    tokenizer = tmp_path / "stopped.h5"
+    assert train_run(config, tokenizer, control=control, listeners=[stop_at_three]).status == "stopped"
+    code, _, err = run_cli(capsys, "prior", "--tokenizer", str(tokenizer), "--max-steps", "1", "--out", str(tmp_path / "p.h5"),
+                           "--set", "prior.hidden_dim=16", "--set", "prior.n_layers=1", *QUICK)
+    assert code == 0, err
+    assert err.splitlines()[0] == (f"warning: {tokenizer}: the tokenizer run is stopped at step 3 of 50; "
+                                   "the prior trains on its latest weights as they are")

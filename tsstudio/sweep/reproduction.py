@@ -128,6 +128,7 @@ def reproduce(
     control: TrainingControl | None = None,
 ) -> Path:
     """Train and evaluate every seed (reusing finished runs), write the markdown report; return its path."""
+    load_preset(preset, kind="tokenizer")  # a prior preset (maskgit) configures no tokenizer: refuse before any run
     out_dir.mkdir(parents=True, exist_ok=True)
     results = [run_seed(dataset, preset, s, epochs, out_dir, data_dir, overrides, listeners, control) for s in seeds]
     path = out_dir / f"reproduction-{dataset}-{preset}.md"
