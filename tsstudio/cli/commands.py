@@ -11,11 +11,11 @@ from typing import Any
 
 from tsstudio.cli.output import install_stop_handler, print_json, print_table, resolve_out, resolve_out_dir
 from tsstudio.cli.progress import ProgressBar, StageProgress
-from tsstudio.config import apply_overrides, dump_yaml, from_dict, list_presets, load_preset, load_yaml
+from tsstudio.config import apply_overrides, dump_yaml, list_presets, load_preset, load_yaml
 from tsstudio.config.io import to_dict
 from tsstudio.config.schema import RunConfig
 from tsstudio.data import list_datasets
-from tsstudio.errors import RunFileError, TsstudioError
+from tsstudio.errors import TsstudioError
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -62,21 +62,17 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     return apply_overrides(config, flags + trainer_flags(args) + list(args.overrides))
 
 
-def resume_source(args: argparse.Namespace, kind: str) -> tuple[dict, bytes, dict]:
-    """The configuration, checkpoint (with any new budget applied) and attributes of a run to resume."""
-    from tsstudio.store import RunFile
+def resume_plan(args: argparse.Namespace, kind: str, flags: list[str] | None = None) -> Any:
+    """The core resume plan for `--resume`: the flags given are changes the run must allow, never ignored."""
+    from tsstudio.sweep.resume import plan_resume
 
-    with RunFile.open(args.resume) as run:
-        if run.kind != kind:
-            raise RunFileError(f"{args.resume}: is a {run.kind} run, not a {kind} run")
-        if run.status == "running":
-            raise RunFileError(f"{args.resume}: the run is still training (writer pid {run.attrs.get('pid')})")
-        if run.status == "finished" and args.epochs is None and args.max_steps is None:
-            raise RunFileError(f"{args.resume}: the run is finished; pass --epochs or --max-steps to extend it")
-        checkpoint = run.latest_checkpoint()
-        if checkpoint is None:
-            raise RunFileError(f"{args.resume}: holds no checkpoint to resume from")
-        return run.config, _extend_budget(checkpoint[2], args), dict(run.attrs)
+    if args.out:
+        raise TsstudioError(f"--out {args.out}: a resumed run is written in place; drop --out or drop --resume")
+    changes = [f"data.dataset={args.dataset}"] if getattr(args, "dataset", None) else []
+    changes += [*(flags or []), *trainer_flags(args), *args.overrides]
+    requested = load_yaml(args.config) if getattr(args, "config", None) and kind == "tokenizer" else None
+    return plan_resume(args.resume, kind, overrides=changes, requested=requested, preset=args.preset,
+                       tokenizer=getattr(args, "tokenizer", None))
 
 
 def run_with_progress(args: argparse.Namespace, out: Path, start: Any, fresh: bool = True) -> int:
@@ -115,9 +111,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     resume_state = None
     if args.resume:
-        config_dict, resume_state, attrs = resume_source(args, "tokenizer")
-        config, out = from_dict(config_dict), Path(args.resume)
-        data_dir = args.data_dir or attrs.get("data_dir") or None
+        plan = resume_plan(args, "tokenizer")
+        config, out, resume_state = plan.config, Path(args.resume), plan.state
+        data_dir = args.data_dir or plan.data_dir
     else:
         config, out, data_dir = build_config(args), resolve_out(args.out, args.overwrite, resumable=True), args.data_dir
     return run_with_progress(
@@ -126,21 +122,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                                              control=control, listeners=listeners),
         fresh=not args.resume,
     )
-
-
-def _extend_budget(state_bytes: bytes, args: argparse.Namespace) -> bytes:
-    """Apply --epochs / --max-steps to the configuration stored in a checkpoint."""
-    if args.epochs is None and args.max_steps is None:
-        return state_bytes
-    from tsstudio.train import deserialize, serialize
-
-    state = deserialize(state_bytes)
-    config = from_dict(state["config"])
-    flags = [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"] if args.epochs is not None else []
-    if args.max_steps is not None:
-        flags = [f"trainer.max_steps={args.max_steps}"]
-    state["config"] = to_dict(apply_overrides(config, flags))
-    return serialize(state)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -169,22 +150,22 @@ def cmd_prior(args: argparse.Namespace) -> int:
     from tsstudio.sweep.runner import prior_config, train_prior_run
 
     resume_state = None
+    flags = [f"prior.variant={args.variant}"] if args.variant else []
+    if args.config:
+        custom = to_dict(load_yaml(args.config))["prior"]
+        flags = [f"prior.{k}={v}" for k, v in custom.items()] + flags
     if args.resume:
-        config_dict, resume_state, attrs = resume_source(args, "prior")
-        config, out = from_dict(config_dict), Path(args.resume)
-        tokenizer_path = Path(attrs["tokenizer_run"])
-        data_dir = args.data_dir or attrs.get("data_dir") or None
+        plan = resume_plan(args, "prior", flags)
+        config, out, resume_state = plan.config, Path(args.resume), plan.state
+        tokenizer_path = Path(plan.attrs["tokenizer_run"])
+        data_dir = args.data_dir or plan.data_dir
     else:
         if not args.tokenizer:
             raise TsstudioError("--tokenizer RUN.h5 is required (the finished tokenizer run to train on)")
         tokenizer_path = Path(args.tokenizer)
         with RunFile.open(tokenizer_path) as run:
             base = run.config
-        flags = [f"prior.variant={args.variant}"] if args.variant else []
-        if args.config:
-            custom = to_dict(load_yaml(args.config))["prior"]
-            flags = [f"prior.{k}={v}" for k, v in custom.items()] + flags
-        config = prior_config(base, args.preset, [*flags, *trainer_flags(args), *args.overrides])
+        config = prior_config(base, args.preset or "maskgit", [*flags, *trainer_flags(args), *args.overrides])
         out, data_dir = resolve_out(args.out, args.overwrite, resumable=True), args.data_dir
     return run_with_progress(
         args, out,

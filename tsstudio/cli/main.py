@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", metavar="RUN.h5", help="the tokenizer run")
     p.add_argument("--variant", choices=("regular", "token-context", "learnable-codebook"))
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--preset", default="maskgit", help="prior preset (see `tsstudio presets`)")
+    group.add_argument("--preset", help="prior preset (see `tsstudio presets`); default: maskgit")
     group.add_argument("--config", help="configuration YAML whose prior and trainer sections are used")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     budget = p.add_mutually_exclusive_group()

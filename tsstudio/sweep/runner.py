@@ -89,27 +89,30 @@ def train_and_evaluate(
     """Train `config` into `path` and evaluate it; a finished, evaluated run is reused and a
     stopped or interrupted one is resumed, so a sweep can be restarted after a crash.
 
+    Whether an existing file may be reused or resumed is `plan_resume`'s decision: a file holding
+    another configuration, or a larger budget than asked, is refused rather than reused.
     Returns the evaluation results plus `training_time_s`.
     """
     from tsstudio.store import RunFile
     from tsstudio.store.run_eval import evaluate_run
-    from tsstudio.train import deserialize, serialize
+    from tsstudio.sweep.resume import NoCheckpointError, plan_resume
 
-    resume_state = None
+    plan = None
     if path.exists():
-        with RunFile.open(path) as run:
-            status, evaluation, checkpoint = run.status, run.evaluation(), run.latest_checkpoint()
-            elapsed = float(run.attrs.get("elapsed_s", float("nan")))
-        if status == "finished" and evaluation:
-            return {**evaluation, "training_time_s": elapsed}
-        if status != "finished" and checkpoint is not None:
-            state = deserialize(checkpoint[2])
-            state["config"]["trainer"] = to_dict(config)["trainer"]
-            resume_state = serialize(state)
-        elif status != "finished":
+        try:
+            plan = plan_resume(path, "tokenizer", requested=config, finished_ok=True)
+        except NoCheckpointError:
             path.unlink()  # killed before its first checkpoint: nothing to keep, start over
-    if not path.exists() or resume_state is not None:
-        trainer = train_run(config, path, data_dir=data_dir, resume_state=resume_state, control=control, listeners=listeners)
+        if plan is not None and plan.state is None:  # finished at this budget
+            with RunFile.open(path) as run:
+                evaluation = run.evaluation()
+                elapsed = float(run.attrs.get("elapsed_s", float("nan")))
+            if evaluation:
+                return {**evaluation, "training_time_s": elapsed}
+    if plan is None or plan.state is not None:
+        resume_state = plan.state if plan is not None else None
+        trainer = train_run(plan.config if plan is not None else config, path, data_dir=data_dir,
+                            resume_state=resume_state, control=control, listeners=listeners)
         if trainer.status != "finished":
             raise TsstudioError(f"{path}: training ended {trainer.status}")
     results = evaluate_run(path, data_dir=data_dir)
