@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -251,3 +253,75 @@ def test_prior_on_a_stopped_tokenizer_warns(capsys, tmp_path):
     assert code == 0, err
     assert err.splitlines()[0] == (f"warning: {tokenizer}: the tokenizer run is stopped at step 3 of 50; "
                                    "the prior trains on its latest weights as they are")
+
+
+# ---------------------------------------------------------------- writing where it cannot
+
+
+def test_export_tokens_to_a_read_only_folder_is_one_line(tmp_path, good_run):
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    try:
+        result = cli_unprivileged("export-tokens", str(good_run), "--out", str(read_only / "tokens.h5"))
+    finally:
+        read_only.chmod(0o755)
+    assert result.returncode == 1
+    assert one_line(result.stderr) == f"tsstudio export-tokens: error: {read_only}: folder is not writable"
+    assert list(read_only.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def prior_run(good_run) -> Path:
+    """A one-step prior on the good tokenizer run."""
+    path = good_run.with_name("prior.h5")
+    assert main(["prior", "--tokenizer", str(good_run), "--max-steps", "1", "--out", str(path),
+                 "--set", "prior.hidden_dim=16", "--set", "prior.n_layers=1", *QUICK]) == 0
+    return path
+
+
+def test_sample_settings_are_validated_in_the_core_too(prior_run):
+    from tsstudio.store.exports import sample_prior
+
+    with pytest.raises(ConfigError, match=r"prior\.decoding_steps: 0 is out of range; expected \[1, 1000\]"):
+        sample_prior(prior_run, 2, steps=0)
+    with pytest.raises(ConfigError, match=r"prior\.sampling_temperature: 0\.0 is out of range; expected \(0, 100\]"):
+        sample_prior(prior_run, 2, sampling_temperature=0.0)
+    gen = sample_prior(prior_run, 2, steps=1, sampling_temperature=0.5)
+    assert gen.settings["decoding_steps"] == 1 and gen.settings["sampling_temperature"] == 0.5
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+def interrupt_after(delay_s: float, *args: str) -> subprocess.CompletedProcess:
+    """Start the CLI, send SIGINT after `delay_s` seconds, and collect how it ended."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "tsstudio", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(delay_s)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_ctrl_c_during_start_up_exits_130_without_a_run_file(tmp_path):
+    out = tmp_path / "never.h5"
+    result = interrupt_after(0.8, "train", "--max-steps", "500", "--out", str(out), *QUICK)
+    assert result.returncode == 130, result.stderr
+    assert one_line(result.stderr).endswith(": interrupted")
+    assert not out.exists()
+
+
+def test_ctrl_c_during_sample_exits_130_without_an_output_file(tmp_path, prior_run):
+    out = tmp_path / "gen.h5"
+    result = interrupt_after(10.0, "sample", str(prior_run), "--n", "4000", "--steps", "200", "--out", str(out))
+    assert result.returncode == 130, result.stderr
+    assert one_line(result.stderr) == "tsstudio sample: interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
