@@ -325,3 +325,13 @@ def test_ctrl_c_during_sample_exits_130_without_an_output_file(tmp_path, prior_r
     assert result.returncode == 130, result.stderr
     assert one_line(result.stderr) == "tsstudio sample: interrupted"
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_run_of_another_kind_is_named_with_its_article(capsys, tmp_path, good_run):
+    tokens = tmp_path / "tokens.h5"
+    assert main(["export-tokens", str(good_run), "--split", "test", "--out", str(tokens)]) == 0
+    capsys.readouterr()
+    code, _, err = run_cli(capsys, "train", "--resume", str(tokens))
+    assert code == 1 and one_line(err) == f"tsstudio train: error: {tokens}: is an export run, not a tokenizer run"
+    code, _, err = run_cli(capsys, "sample", str(good_run), "--out", str(tmp_path / "g.h5"))
+    assert code == 1 and one_line(err) == f"tsstudio sample: error: {good_run}: is a tokenizer run, not a prior run"
