@@ -149,7 +149,8 @@ def test_out_dir_that_is_a_file_is_refused(capsys, tmp_path, command):
 # ---------------------------------------------------------------- data folders
 
 
-def test_unreadable_dataset_folder_is_skipped_with_a_warning(tmp_path):
+def test_unreadable_dataset_folder_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.delenv("TSSTUDIO_DATA_DIR", raising=False)
     ucr_folder(tmp_path / "data", "Good")
     locked = ucr_folder(tmp_path / "data", "Locked")
     locked.chmod(0)
