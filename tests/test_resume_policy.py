@@ -68,8 +68,9 @@ def test_a_stopped_run_resumes_as_it_was(stopped):
         (["--max-steps", "3"], "the budget of 3 steps does not exceed the checkpoint step 4"),
         (["--max-steps", "4"], "the budget of 4 steps does not exceed the checkpoint step 4"),
         (["--out", "elsewhere.h5"], "--out elsewhere.h5: a resumed run is written in place"),
+        (["--overwrite"], "--overwrite: a resumed run is written in place; drop --overwrite or drop --resume"),
     ],
-    ids=["dataset", "preset", "set", "seed", "budget-below", "budget-at", "out"],
+    ids=["dataset", "preset", "set", "seed", "budget-below", "budget-at", "out", "overwrite"],
 )
 def test_cli_resume_refuses_changes_it_cannot_honour(capsys, stopped, args, expected):
     before = stopped.read_bytes()

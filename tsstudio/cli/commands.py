@@ -66,8 +66,9 @@ def resume_plan(args: argparse.Namespace, kind: str, flags: list[str] | None = N
     """The core resume plan for `--resume`: the flags given are changes the run must allow, never ignored."""
     from tsstudio.sweep.resume import plan_resume
 
-    if args.out:
-        raise TsstudioError(f"--out {args.out}: a resumed run is written in place; drop --out or drop --resume")
+    if args.out or args.overwrite:
+        given = f"--out {args.out}" if args.out else "--overwrite"
+        raise TsstudioError(f"{given}: a resumed run is written in place; drop {given.split()[0]} or drop --resume")
     changes = [f"data.dataset={args.dataset}"] if getattr(args, "dataset", None) else []
     changes += [*(flags or []), *trainer_flags(args), *args.overrides]
     requested = load_yaml(args.config) if getattr(args, "config", None) and kind == "tokenizer" else None
