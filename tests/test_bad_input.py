@@ -336,3 +336,31 @@ def test_a_run_of_another_kind_is_named_with_its_article(capsys, tmp_path, good_
     assert code == 1 and one_line(err) == f"tsstudio train: error: {tokens}: is an export run, not a tokenizer run"
     code, _, err = run_cli(capsys, "sample", str(good_run), "--out", str(tmp_path / "g.h5"))
     assert code == 1 and one_line(err) == f"tsstudio sample: error: {good_run}: is a tokenizer run, not a prior run"
+
+
+def test_ctrl_c_before_the_first_step_interrupts_and_leaves_no_run_file(tmp_path):
+    import argparse
+
+    from tsstudio.cli.commands import run_with_progress
+    from tsstudio.config import load_preset
+    from tsstudio.sweep import train_run
+    from tsstudio.train.events import RunStarted
+
+    config = apply_overrides(load_preset("regular"), ["trainer.max_steps=50", "trainer.batch_size=8", "trainer.device=cpu"])
+    out = tmp_path / "startup.h5"
+
+    def ctrl_c_at_start(event) -> None:  # noqa: ANN001
+        if isinstance(event, RunStarted):
+            os.kill(os.getpid(), signal.SIGINT)  # the run file exists now; no step has run
+
+    def start(control, listeners):  # noqa: ANN001, ANN202
+        return train_run(config, out, control=control, listeners=[ctrl_c_at_start, *listeners])
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own: Ctrl-C raises KeyboardInterrupt
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_with_progress(argparse.Namespace(quiet=True), out, start)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the stop handler was never armed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert not out.exists()
