@@ -7,7 +7,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tsstudio.cli.output import install_stop_handler, print_json, print_table, resolve_out, resolve_out_dir
 from tsstudio.cli.progress import ProgressBar, StageProgress
@@ -16,6 +16,9 @@ from tsstudio.config.io import to_dict
 from tsstudio.config.schema import RunConfig
 from tsstudio.data import list_datasets
 from tsstudio.errors import TsstudioError
+
+if TYPE_CHECKING:
+    from tsstudio.sweep.resume import ResumePlan
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -62,7 +65,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     return apply_overrides(config, flags + trainer_flags(args) + list(args.overrides))
 
 
-def resume_plan(args: argparse.Namespace, kind: str, flags: list[str] | None = None) -> Any:
+def resume_plan(args: argparse.Namespace, kind: str, flags: list[str] | None = None) -> ResumePlan:
     """The core resume plan for `--resume`: the flags given are changes the run must allow, never ignored."""
     from tsstudio.sweep.resume import plan_resume
 
