@@ -2,6 +2,10 @@
 
 import sys
 
-from tsstudio.cli.main import main
+try:
+    from tsstudio.cli.main import main
+except KeyboardInterrupt:  # Ctrl-C while the command line itself loads
+    sys.stderr.write("tsstudio: interrupted\n")
+    sys.exit(130)
 
 sys.exit(main())

@@ -17,3 +17,23 @@ class ConfigError(TsstudioError):
 
 class RunFileError(TsstudioError):
     """A run file that is missing, unreadable or not of the expected kind."""
+
+
+def warn(message: str) -> None:
+    """Report a problem that does not stop the command: one line on stderr, prefixed `warning:`.
+
+    Used for input that is skipped or taken with a caveat (an unreadable data folder, a prior on an
+    unfinished tokenizer), so that nothing is substituted or ignored without a word.
+    """
+    import sys
+
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def wrong_kind(path: object, kind: str, expected: str) -> RunFileError:
+    """The error for a run file of another kind than the command needs ("is an export run, not a ...")."""
+
+    def a(word: str) -> str:
+        return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+    return RunFileError(f"{path}: is {a(kind)} run, not {a(expected)} run")

@@ -7,14 +7,17 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tsstudio.cli.output import install_stop_handler, print_json, print_table, resolve_out
+from tsstudio.cli.output import install_stop_handler, print_json, print_table, resolve_out, resolve_out_dir
 from tsstudio.cli.progress import ProgressBar, StageProgress
-from tsstudio.config import apply_overrides, dump_yaml, from_dict, list_presets, load_preset, load_yaml
+from tsstudio.config import apply_overrides, dump_yaml, list_presets, load_preset, load_yaml
 from tsstudio.config.io import to_dict
 from tsstudio.config.schema import RunConfig
-from tsstudio.errors import RunFileError, TsstudioError
+from tsstudio.errors import TsstudioError
+
+if TYPE_CHECKING:
+    from tsstudio.sweep.resume import ResumePlan
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -63,35 +66,48 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     return apply_overrides(config, flags + trainer_flags(args) + list(args.overrides))
 
 
-def resume_source(args: argparse.Namespace, kind: str) -> tuple[dict, bytes, dict]:
-    """The configuration, checkpoint (with any new budget applied) and attributes of a run to resume."""
-    from tsstudio.store import RunFile
+def resume_plan(args: argparse.Namespace, kind: str, flags: list[str] | None = None) -> ResumePlan:
+    """The core resume plan for `--resume`: the flags given are changes the run must allow, never ignored."""
+    from tsstudio.sweep.resume import plan_resume
 
-    with RunFile.open(args.resume) as run:
-        if run.kind != kind:
-            raise RunFileError(f"{args.resume}: is a {run.kind} run, not a {kind} run")
-        if run.status == "running":
-            raise RunFileError(f"{args.resume}: the run is still training (writer pid {run.attrs.get('pid')})")
-        if run.status == "finished" and args.epochs is None and args.max_steps is None:
-            raise RunFileError(f"{args.resume}: the run is finished; pass --epochs or --max-steps to extend it")
-        checkpoint = run.latest_checkpoint()
-        if checkpoint is None:
-            raise RunFileError(f"{args.resume}: holds no checkpoint to resume from")
-        return run.config, _extend_budget(checkpoint[2], args), dict(run.attrs)
+    if args.out or args.overwrite:
+        given = f"--out {args.out}" if args.out else "--overwrite"
+        raise TsstudioError(f"{given}: a resumed run is written in place; drop {given.split()[0]} or drop --resume")
+    changes = [f"data.dataset={args.dataset}"] if getattr(args, "dataset", None) else []
+    changes += [*(flags or []), *trainer_flags(args), *args.overrides]
+    requested = load_yaml(args.config) if getattr(args, "config", None) and kind == "tokenizer" else None
+    return plan_resume(args.resume, kind, overrides=changes, requested=requested, preset=args.preset,
+                       tokenizer=getattr(args, "tokenizer", None))
 
 
-def run_with_progress(args: argparse.Namespace, out: Path, start: Any) -> int:
-    """Run `start(control, listeners)` with Ctrl-C as a cooperative stop and a progress bar."""
+def run_with_progress(args: argparse.Namespace, out: Path, start: Any, fresh: bool = True) -> int:
+    """Run `start(control, listeners)` with a progress bar and, once training steps, Ctrl-C as a cooperative stop.
+
+    Ctrl-C during start-up (loading data, building the model) interrupts: exit 130 and no new run file.
+    """
     from tsstudio.train import TrainingControl
+    from tsstudio.train.events import StepMetrics
 
     control = TrainingControl()
-    restore_signals = install_stop_handler(control)
+    stepping: list[bool] = []
+    restorers: list[Any] = []
+
+    def arm_stop_handler(event: Any) -> None:
+        if not stepping and isinstance(event, StepMetrics):
+            stepping.append(True)
+            restorers.append(install_stop_handler(control))
+
     bar = ProgressBar(disable=args.quiet)
     try:
-        trainer = start(control, [bar])
+        trainer = start(control, [arm_stop_handler, bar])
     finally:
         bar.close()
-        restore_signals()
+        for restore in restorers:
+            restore()
+    if not stepping and trainer.status == "stopped":  # Ctrl-C before the first step
+        if fresh:
+            out.unlink(missing_ok=True)
+        raise KeyboardInterrupt
     if trainer.status == "failed":
         raise TsstudioError(f"training failed: {bar.failure or 'see the run file'} (run file: {out})")
     print(f"{trainer.status}: {out} (step {trainer.step}/{trainer.budget.total_steps})", file=sys.stderr)
@@ -103,31 +119,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     resume_state = None
     if args.resume:
-        config_dict, resume_state, attrs = resume_source(args, "tokenizer")
-        config, out = from_dict(config_dict), Path(args.resume)
-        data_dir = args.data_dir or attrs.get("data_dir") or None
+        plan = resume_plan(args, "tokenizer")
+        config, out, resume_state = plan.config, Path(args.resume), plan.state
+        data_dir = args.data_dir or plan.data_dir
     else:
-        config, out, data_dir = build_config(args), resolve_out(args.out, args.overwrite), args.data_dir
+        config, out, data_dir = build_config(args), resolve_out(args.out, args.overwrite, resumable=True), args.data_dir
     return run_with_progress(
         args, out,
         lambda control, listeners: train_run(config, out, data_dir=data_dir, resume_state=resume_state,
                                              control=control, listeners=listeners),
+        fresh=not args.resume,
     )
-
-
-def _extend_budget(state_bytes: bytes, args: argparse.Namespace) -> bytes:
-    """Apply --epochs / --max-steps to the configuration stored in a checkpoint."""
-    if args.epochs is None and args.max_steps is None:
-        return state_bytes
-    from tsstudio.train import deserialize, serialize
-
-    state = deserialize(state_bytes)
-    config = from_dict(state["config"])
-    flags = [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"] if args.epochs is not None else []
-    if args.max_steps is not None:
-        flags = [f"trainer.max_steps={args.max_steps}"]
-    state["config"] = to_dict(apply_overrides(config, flags))
-    return serialize(state)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -156,27 +158,28 @@ def cmd_prior(args: argparse.Namespace) -> int:
     from tsstudio.sweep.runner import prior_config, train_prior_run
 
     resume_state = None
+    flags = [f"prior.variant={args.variant}"] if args.variant else []
+    if args.config:
+        custom = to_dict(load_yaml(args.config))["prior"]
+        flags = [f"prior.{k}={v}" for k, v in custom.items()] + flags
     if args.resume:
-        config_dict, resume_state, attrs = resume_source(args, "prior")
-        config, out = from_dict(config_dict), Path(args.resume)
-        tokenizer_path = Path(attrs["tokenizer_run"])
-        data_dir = args.data_dir or attrs.get("data_dir") or None
+        plan = resume_plan(args, "prior", flags)
+        config, out, resume_state = plan.config, Path(args.resume), plan.state
+        tokenizer_path = Path(plan.attrs["tokenizer_run"])
+        data_dir = args.data_dir or plan.data_dir
     else:
         if not args.tokenizer:
             raise TsstudioError("--tokenizer RUN.h5 is required (the finished tokenizer run to train on)")
         tokenizer_path = Path(args.tokenizer)
         with RunFile.open(tokenizer_path) as run:
             base = run.config
-        flags = [f"prior.variant={args.variant}"] if args.variant else []
-        if args.config:
-            custom = to_dict(load_yaml(args.config))["prior"]
-            flags = [f"prior.{k}={v}" for k, v in custom.items()] + flags
-        config = prior_config(base, args.preset, [*flags, *trainer_flags(args), *args.overrides])
-        out, data_dir = resolve_out(args.out, args.overwrite), args.data_dir
+        config = prior_config(base, args.preset or "maskgit", [*flags, *trainer_flags(args), *args.overrides])
+        out, data_dir = resolve_out(args.out, args.overwrite, resumable=True), args.data_dir
     return run_with_progress(
         args, out,
         lambda control, listeners: train_prior_run(tokenizer_path, config, out, data_dir=data_dir,
                                                    resume_state=resume_state, control=control, listeners=listeners),
+        fresh=not args.resume,
     )
 
 
@@ -185,8 +188,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from tsstudio.store.exports import sample_prior, write_generations
 
     out = resolve_out(args.out, args.overwrite)
-    if args.n < 1:
-        raise TsstudioError(f"--n {args.n}: expected at least 1 sample")
     gen = sample_prior(Path(args.prior_run), args.n, args.class_id, guidance=args.guidance, steps=args.steps,
                        seed=args.seed, record_steps=args.record_steps, choice_temperature=args.choice_temperature,
                        sampling_temperature=args.temperature, weights=args.weights)
@@ -210,12 +211,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from tsstudio.sweep.reproduction import reproduce
     from tsstudio.train import TrainingControl
 
+    out_dir = resolve_out_dir(args.out_dir)
     control = TrainingControl()
     restore_signals = install_stop_handler(control)
     bar = ProgressBar(disable=args.quiet)
     try:
         path = reproduce(
-            args.dataset, args.preset, args.seeds, args.epochs, Path(args.out_dir), args.data_dir,
+            args.dataset, args.preset, args.seeds, args.epochs, out_dir, args.data_dir,
             args.overrides, listeners=[bar], control=control,
         )
     finally:
@@ -229,9 +231,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_report_priors(args: argparse.Namespace) -> int:
     from tsstudio.sweep.reproduction import read_prior_result, stage2_report
 
+    out = resolve_out(args.out, overwrite=True) if args.out else None
     text = stage2_report([read_prior_result(Path(p)) for p in args.runs])
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise TsstudioError(f"{out}: cannot write the report ({exc.strerror or exc})") from None
         print(f"report: {args.out}", file=sys.stderr)
     sys.stdout.write(text)
     return 0
@@ -242,12 +248,13 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     from tsstudio.train import TrainingControl
 
     budget = [f"trainer.epochs={args.epochs}", "trainer.max_steps=0"] if args.epochs else [f"trainer.max_steps={args.max_steps}"]
+    out_dir = resolve_out_dir(args.out_dir)
     control = TrainingControl()
     restore_signals = install_stop_handler(control)
     bar = ProgressBar(disable=args.quiet)
     try:
         csv_path, md_path = ablate(
-            args.dataset, args.method, args.study, args.seeds, Path(args.out_dir), budget, args.data_dir,
+            args.dataset, args.method, args.study, args.seeds, out_dir, budget, args.data_dir,
             args.base_preset, args.rates or DEFAULT_RATES, args.overrides, listeners=[bar], control=control,
         )
     finally:

@@ -7,12 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from tsstudio import __version__
+from tsstudio.cli.argtypes import Parser, integer, setting
 from tsstudio.errors import TsstudioError
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tsstudio",
         description="Train and evaluate VQ-VAE time-series tokenizers. Without a command, opens the desktop app.",
     )
@@ -37,9 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one value, e.g. --set quantizer.codebook_size=64 (repeatable)")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--epochs", type=int, help="training epochs")
-    budget.add_argument("--max-steps", type=int, help="training steps (overrides epochs)")
-    p.add_argument("--seed", type=int)
+    budget.add_argument("--epochs", type=setting("trainer.epochs"), help="training epochs")
+    budget.add_argument("--max-steps", type=setting("trainer.max_steps", low=1), help="training steps (overrides epochs)")
+    p.add_argument("--seed", type=setting("trainer.seed"))
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--out", help="run file to write (RUN.h5)")
     p.add_argument("--resume", metavar="RUN.h5", help="continue a stopped or interrupted run from its checkpoint")
@@ -51,9 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder in the UCR archive layout (default: where the run found it)")
     p.add_argument("--weights", choices=("latest", "best"), default="latest")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
-    p.add_argument("--fcn-epochs", type=int, default=1000, help="prior runs: epochs of the cached FCN classifier")
+    p.add_argument("--fcn-epochs", type=integer(1), default=1000, help="prior runs: epochs of the cached FCN classifier")
     p.add_argument("--fcn-cache", metavar="DIR", help="prior runs: where the FCN is cached (default: fcn-cache/ beside the run)")
-    p.add_argument("--cas-epochs", type=int, default=1000, help="prior runs: epochs of the CAS classifier")
+    p.add_argument("--cas-epochs", type=integer(1), default=1000, help="prior runs: epochs of the CAS classifier")
     p.add_argument("--no-cas", action="store_true", help="prior runs: skip the CAS classifier")
     p.add_argument("--cas-precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="prior runs: the CAS classifier's precision (auto: bf16 where the device has it natively)")
@@ -63,13 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", metavar="RUN.h5", help="the tokenizer run")
     p.add_argument("--variant", choices=("regular", "token-context", "learnable-codebook"))
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--preset", default="maskgit", help="prior preset (see `tsstudio presets`)")
+    group.add_argument("--preset", help="prior preset (see `tsstudio presets`); default: maskgit")
     group.add_argument("--config", help="configuration YAML whose prior and trainer sections are used")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--epochs", type=int)
-    budget.add_argument("--max-steps", type=int)
-    p.add_argument("--seed", type=int)
+    budget.add_argument("--epochs", type=setting("trainer.epochs"))
+    budget.add_argument("--max-steps", type=setting("trainer.max_steps", low=1))
+    p.add_argument("--seed", type=setting("trainer.seed"))
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--data-dir")
     p.add_argument("--out", help="prior run file to write (PRIOR.h5)")
@@ -79,13 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="sample series from a prior run by iterative decoding")
     p.add_argument("prior_run", metavar="PRIOR.h5")
-    p.add_argument("--n", type=int, default=16)
-    p.add_argument("--class", dest="class_id", type=int, help="class to condition on (default: unconditional)")
-    p.add_argument("--guidance", type=float, help="classifier-free guidance scale (default: the run's)")
-    p.add_argument("--steps", type=int, help="decoding steps T (default: the run's)")
-    p.add_argument("--choice-temperature", type=float)
-    p.add_argument("--temperature", type=float, help="sampling temperature")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=integer(1), default=16)
+    p.add_argument("--class", dest="class_id", type=integer(0), help="class to condition on (default: unconditional)")
+    p.add_argument("--guidance", type=setting("prior.guidance_scale"), help="classifier-free guidance scale (default: the run's)")
+    p.add_argument("--steps", type=setting("prior.decoding_steps"), help="decoding steps T (default: the run's)")
+    p.add_argument("--choice-temperature", type=setting("prior.choice_temperature"))
+    p.add_argument("--temperature", type=setting("prior.sampling_temperature"), help="sampling temperature")
+    p.add_argument("--seed", type=setting("trainer.seed"), default=0)
     p.add_argument("--record-steps", action="store_true", help="keep tokens and series after every step")
     p.add_argument("--weights", choices=("latest", "best"), default="latest")
     p.add_argument("--out", required=True, metavar="GEN.h5")
@@ -102,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="run the published protocol over seeds and tabulate it beside the published figures")
     p.add_argument("--dataset", required=True)
     p.add_argument("--preset", default="regular")
-    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4])
-    p.add_argument("--epochs", type=int, default=1000)
+    p.add_argument("--seeds", type=setting("trainer.seed"), nargs="+", default=[1, 2, 3, 4])
+    p.add_argument("--epochs", type=setting("trainer.epochs"), default=1000)
     p.add_argument("--data-dir")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out-dir", required=True, help="folder for the run files and the report")
@@ -117,11 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True)
     p.add_argument("--method", required=True, choices=("barlowtwins", "vibcreg", "vicreg"))
     p.add_argument("--study", required=True, choices=("augmentations", "aug-recon-rate"))
-    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--seeds", type=setting("trainer.seed"), nargs="+", default=[1, 2])
     budget = p.add_mutually_exclusive_group(required=True)
-    budget.add_argument("--epochs", type=int)
-    budget.add_argument("--max-steps", type=int)
-    p.add_argument("--rates", type=float, nargs="+", help="aug_recon_rate grid (default 0 0.05 0.1 0.2 0.5)")
+    budget.add_argument("--epochs", type=setting("trainer.epochs"))
+    budget.add_argument("--max-steps", type=setting("trainer.max_steps", low=1))
+    p.add_argument("--rates", type=setting("ssl.aug_recon_rate"), nargs="+",
+                   help="aug_recon_rate grid (default 0 0.05 0.1 0.2 0.5)")
     p.add_argument("--base-preset", help="preset the cells start from (default: <method>-slice)")
     p.add_argument("--data-dir")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -144,16 +146,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         return open_app(parser)
-    from tsstudio.cli import commands, explore_commands
-
-    if args.command in explore_commands.EXPLORE_COMMANDS:
-        commands = explore_commands
-    handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
     try:
+        from tsstudio.cli import commands, explore_commands
+
+        if args.command in explore_commands.EXPLORE_COMMANDS:
+            commands = explore_commands
+        handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
         return int(handler(args) or 0)
     except TsstudioError as exc:
         print(f"tsstudio {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"tsstudio {args.command}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         return 0
 

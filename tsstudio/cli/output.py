@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -48,13 +49,35 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
-def resolve_out(path: str | None, overwrite: bool) -> Path:
-    """The run file to create; refuses to clobber an existing file unless asked."""
+def resolve_out(path: str | None, overwrite: bool, *, resumable: bool = False) -> Path:
+    """The file to create; refuses to clobber an existing file unless asked, a folder, or an unwritable place.
+
+    `resumable` commands (train, prior) also suggest `--resume` for an existing file.
+    """
     if not path:
         raise TsstudioError("--out RUN.h5 is required (the run file to write)")
     out = Path(path)
+    if out.is_dir():
+        raise TsstudioError(f"--out {out}: is a folder; expected the name of a file to write in it")
     if out.exists() and not overwrite:
-        raise TsstudioError(f"{out} exists; pass --overwrite to replace it or --resume {out} to continue it")
-    if not out.parent.exists():
+        hint = f" or --resume {out} to continue it" if resumable else ""
+        raise TsstudioError(f"{out} exists; pass --overwrite to replace it{hint}")
+    if not out.parent.is_dir():
         raise TsstudioError(f"{out.parent}: folder does not exist")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise TsstudioError(f"{out.parent}: folder is not writable")
     return out
+
+
+def resolve_out_dir(path: str, option: str = "--out-dir") -> Path:
+    """The folder a command writes several files to, created if missing; refuses a file or an unwritable folder."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise TsstudioError(f"{option} {folder}: is a file; expected a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TsstudioError(f"{option} {folder}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise TsstudioError(f"{option} {folder}: folder is not writable")
+    return folder

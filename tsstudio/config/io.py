@@ -134,7 +134,9 @@ def validate(config: RunConfig, where: str = "") -> None:
     if config.ssl.method != "none" and not config.augmentations.methods:
         raise ConfigError(f"{where}augmentations.methods: ssl.method {config.ssl.method} needs at least one augmentation")
     if config.encoder.dim != config.decoder.dim:
-        raise ConfigError(f"{where}decoder.dim: {config.decoder.dim} must equal encoder.dim {config.encoder.dim}")
+        raise ConfigError(
+            f"{where}decoder.dim: {config.decoder.dim} must equal encoder.dim {config.encoder.dim} (the codes feed the decoder)"
+        )
     if config.stft.hop_length > config.stft.n_fft:
         raise ConfigError(f"{where}stft.hop_length: {config.stft.hop_length} exceeds stft.n_fft {config.stft.n_fft}")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from tsstudio.errors import ConfigError
+from tsstudio.errors import ConfigError, warn
 
 _APP = "tsstudio"
 
@@ -58,7 +58,7 @@ def load_settings() -> UserSettings:
 
     A file that is not valid YAML raises ConfigError naming it (so the user can fix
     it rather than silently losing settings); unknown keys or wrongly typed values
-    are ignored and take their defaults.
+    take their defaults (a `data_dirs` that is not a list, with a one-line warning).
     """
     path = settings_path()
     try:
@@ -79,6 +79,8 @@ def load_settings() -> UserSettings:
     dirs = data.get("data_dirs")
     if isinstance(dirs, str):
         dirs = [dirs]
+    if dirs is not None and not isinstance(dirs, list):
+        warn(f"{path}: data_dirs should be a list of folders, got {dirs!r}; ignored")
     if isinstance(dirs, list):
         settings.data_dirs = [str(d) for d in dirs if isinstance(d, (str, int, float)) and str(d)]
     workspace = data.get("workspace")

@@ -98,6 +98,15 @@ def make_dataset(
             raise DataError(f"{what}: expected a non-empty (series, length) matrix, got shape {x.shape}")
         if labels.shape != (x.shape[0],):
             raise DataError(f"{what}: {labels.size} labels for {x.shape[0]} series")
+    limit = float(np.finfo(np.float32).max)
+    for what, x in ((train_name, x_train), (test_name, x_test)):
+        beyond = ~(np.abs(x) <= limit)  # also catches inf and NaN
+        if beyond.any():
+            row, col = (int(i) for i in np.argwhere(beyond)[0])
+            raise DataError(
+                f"{what}:{row + 1}: value {x[row, col]:g} (sample {col + 1}) is beyond the float32 range "
+                f"(±{limit:.3g}) the model computes in"
+            )
     if x_train.shape[1] != x_test.shape[1]:
         raise DataError(
             f"{train_name} has series of length {x_train.shape[1]} but {test_name} has length {x_test.shape[1]}"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsstudio.config.settings import load_settings, user_cache_dir
+from tsstudio.config.settings import load_settings, settings_path, user_cache_dir
 from tsstudio.data.dataset import Dataset, DatasetInfo, make_dataset
 from tsstudio.data.synthetic import (
     CBF_LENGTH,
@@ -30,7 +30,7 @@ from tsstudio.data.synthetic import (
     cylinder_bell_funnel,
 )
 from tsstudio.data.ucr import read_info, read_split
-from tsstudio.errors import DataError
+from tsstudio.errors import DataError, warn
 
 BUILTIN_DATASET = CBF_NAME
 BUILTIN_SOURCE = "built-in"
@@ -43,24 +43,30 @@ _CACHE_VERSION = 1
 def search_dirs(data_dir: str | Path | None = None) -> list[Path]:
     """Existing folders to search for datasets, in priority order, without duplicates.
 
-    An explicit `data_dir` that does not exist is an error; missing folders from the
-    environment or the user settings are skipped silently.
+    An explicit `data_dir` that does not exist is an error; a missing or unreadable folder from
+    the environment or the user settings is skipped with a one-line warning naming it.
     """
-    candidates: list[Path] = []
+    candidates: list[tuple[Path, str]] = []
     if data_dir is not None and str(data_dir) != "":
         given = Path(data_dir).expanduser()
         if not given.is_dir():
             raise DataError(f"data folder not found: {given}")
-        candidates.append(given)
+        candidates.append((given, ""))
     for entry in os.environ.get(ENV_VAR, "").split(os.pathsep):
         if entry.strip():
-            candidates.append(Path(entry.strip()).expanduser())
+            candidates.append((Path(entry.strip()).expanduser(), ENV_VAR))
     for entry in load_settings().data_dirs:
-        candidates.append(Path(entry).expanduser())
+        candidates.append((Path(entry).expanduser(), f"data_dirs in {settings_path()}"))
     result: list[Path] = []
     seen: set[Path] = set()
-    for path in candidates:
-        if not path.is_dir():
+    for path, origin in candidates:
+        try:
+            found = path.is_dir()
+        except OSError as exc:
+            warn(f"{path} (from {origin}): cannot read the data folder ({exc.strerror or exc}); skipped")
+            continue
+        if not found:
+            warn(f"{path} (from {origin}): data folder not found; skipped")
             continue
         resolved = path.resolve()
         if resolved not in seen:
@@ -83,12 +89,20 @@ def _datasets_in(root: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for base in (root, root / ARCHIVE_SUBDIR):
         try:
-            children = sorted(p for p in base.iterdir() if p.is_dir())
-        except OSError:
+            children = sorted(base.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            warn(f"{base}: cannot read the data folder ({exc.strerror or exc}); skipped")
             continue
         for child in children:
-            if child.name not in found and _split_file(child, child.name, "TRAIN") is not None:
-                found[child.name] = child
+            try:
+                if child.name in found or not child.is_dir() or _split_file(child, child.name, "TRAIN") is None:
+                    continue
+            except OSError as exc:  # e.g. a dataset folder without read permission
+                warn(f"{child}: cannot read the dataset folder ({exc.strerror or exc}); skipped")
+                continue
+            found[child.name] = child
     return found
 
 

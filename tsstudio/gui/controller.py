@@ -183,24 +183,17 @@ class AppController(QObject):
         return self._launch(job)
 
     def resume_run(self, path: str | os.PathLike[str]) -> TrainingJob:
-        """Continue a stopped or interrupted run from its latest checkpoint, in place."""
-        from tsstudio.config.io import from_dict
-        from tsstudio.store import RunFile
+        """Continue a stopped or interrupted run from its latest checkpoint, in place (the core resume policy)."""
+        from tsstudio.sweep.resume import plan_resume
 
         target = Path(path)
         if self.is_training(target):
             raise TsstudioError(f"{target.name} is already training")
-        with RunFile.open(target) as run:
-            status = run.status
-            if status in ("running", "finished"):
-                raise TsstudioError(f"{target.name} is {status}; only stopped or interrupted runs can be resumed")
-            checkpoint = run.latest_checkpoint()
-            if checkpoint is None:
-                raise TsstudioError(f"{target.name} holds no checkpoint to resume from")
-            config = from_dict(run.config)
-            data_dir = run.attrs.get("data_dir") or self.data_dir_for(config.data.dataset)
+        plan = plan_resume(target, "tokenizer")
+        config = plan.config
+        data_dir = plan.data_dir or self.data_dir_for(config.data.dataset)
         self.jobs = [j for j in self.jobs if j.path != target]
-        job = TrainingJob(config, target, data_dir=data_dir or None, resume_state=checkpoint[2], parent=self)
+        job = TrainingJob(config, target, data_dir=data_dir or None, resume_state=plan.state, parent=self)
         return self._launch(job)
 
     def _launch(self, job: TrainingJob) -> TrainingJob:

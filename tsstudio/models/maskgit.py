@@ -236,9 +236,9 @@ class MaskGITPrior(nn.Module):
     ) -> Decoding:
         """Sample n token grids from all-masked in T steps (method §9.4), keeping the most confident tokens."""
         cfg = self.config
-        steps = steps or cfg.decoding_steps
+        steps = cfg.decoding_steps if steps is None else steps
         tau0 = cfg.choice_temperature if choice_temperature is None else choice_temperature
-        temp = sampling_temperature or cfg.sampling_temperature
+        temp = cfg.sampling_temperature if sampling_temperature is None else sampling_temperature
         w = cfg.guidance_scale if guidance is None else guidance
         n_tokens, mask_id = self.transformer.n_tokens, self.transformer.mask_id
         device = next(self.parameters()).device

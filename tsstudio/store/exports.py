@@ -6,6 +6,7 @@ reader; their layouts are documented in docs/run-file.md.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ import numpy as np
 import torch
 
 import tsstudio
-from tsstudio.config.io import to_dict
-from tsstudio.config.schema import RunConfig
+from tsstudio.config.io import to_dict, validate
+from tsstudio.config.schema import PriorConfig, RunConfig
 from tsstudio.errors import RunFileError
 from tsstudio.models.maskgit import MaskGITPrior
 from tsstudio.models.runtime import resolve_precision
@@ -40,7 +41,12 @@ def _write_atomically(out: Path, write: Any) -> Path:
     """Write `out` through a `.partial` file renamed into place: a failure leaves no partial output."""
     tmp = out.with_name(out.name + ".partial")
     try:
-        with h5py.File(tmp, "w") as f:
+        try:
+            f = h5py.File(tmp, "w")
+        except OSError as exc:
+            reason = exc.strerror or str(exc).split(" (")[0]
+            raise RunFileError(f"{out}: cannot write the file ({reason})") from None
+        with f:
             write(f)
         os.replace(tmp, out)
     except (OSError, RuntimeError) as exc:
@@ -165,6 +171,17 @@ def load_sampler(run_path: Path, weights: str = "latest") -> LoadedPrior:
     return LoadedPrior(prior, tokenizer, config, step, n_classes, Path(run_path), weights)
 
 
+def _sampling_settings(config: RunConfig, **chosen: float | None) -> PriorConfig:
+    """The run's prior settings with the chosen ones (those not None) in their place, validated like the
+    configuration, so a value the prior cannot use (0 steps, a temperature of 0) is refused, never replaced."""
+    sampling = copy.deepcopy(config)
+    for name, value in chosen.items():
+        if value is not None:
+            setattr(sampling.prior, name, value)
+    validate(sampling)
+    return sampling.prior
+
+
 def sample_prior(
     run_path: Path,
     n: int,
@@ -204,14 +221,15 @@ def sample_loaded(
     prior, tokenizer, n_classes = loaded.prior, loaded.tokenizer, loaded.n_classes
     if class_id is not None and not 0 <= class_id < n_classes:
         raise RunFileError(f"--class {class_id}: the prior's dataset has classes 0..{n_classes - 1}")
-    cfg = loaded.config.prior
+    cfg = _sampling_settings(loaded.config, guidance_scale=guidance, decoding_steps=steps,
+                             choice_temperature=choice_temperature, sampling_temperature=sampling_temperature)
     settings = {
         "n": n,
         "class": -1 if class_id is None else class_id,
-        "guidance_scale": cfg.guidance_scale if guidance is None else guidance,
-        "decoding_steps": steps or cfg.decoding_steps,
-        "choice_temperature": cfg.choice_temperature if choice_temperature is None else choice_temperature,
-        "sampling_temperature": sampling_temperature or cfg.sampling_temperature,
+        "guidance_scale": cfg.guidance_scale,
+        "decoding_steps": cfg.decoding_steps,
+        "choice_temperature": cfg.choice_temperature,
+        "sampling_temperature": cfg.sampling_temperature,
         "seed": seed,
         "prior_run": os.fspath(loaded.path.resolve()),
         "prior_step": loaded.step,

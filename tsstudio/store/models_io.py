@@ -9,7 +9,7 @@ from tsstudio.config.io import from_dict
 from tsstudio.config.schema import RunConfig
 from tsstudio.data import load_dataset
 from tsstudio.data.dataset import Dataset
-from tsstudio.errors import RunFileError
+from tsstudio.errors import RunFileError, wrong_kind
 from tsstudio.models.maskgit import MaskGITPrior
 from tsstudio.models.tokenizer import Tokenizer
 from tsstudio.store.runfile import RunFile
@@ -34,7 +34,7 @@ def _stored_state(run: RunFile) -> Iterator[None]:
 
 def _expect(run: RunFile, kind: str) -> None:
     if run.kind != kind:
-        raise RunFileError(f"{run.path}: is a {run.kind} run, not a {kind} run")
+        raise wrong_kind(run.path, run.kind, kind)
 
 
 def load_tokenizer(run: RunFile, weights: str = "latest") -> tuple[Tokenizer, int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tsstudio.config.io import from_dict
-from tsstudio.errors import RunFileError
+from tsstudio.errors import RunFileError, wrong_kind
 from tsstudio.eval.tokenizer_eval import evaluate_tokenizer
 from tsstudio.models.runtime import precision_name, resolve_device, resolve_precision
 from tsstudio.store.models_io import dataset_of, load_prior, load_tokenizer
@@ -74,7 +74,7 @@ def evaluate_prior_run(
         if run.status == "running":
             raise RunFileError(f"{path}: the run is still training; evaluate it when it has finished or stopped")
         if run.kind != "prior":
-            raise RunFileError(f"{path}: is a {run.kind} run, not a prior run")
+            raise wrong_kind(path, run.kind, "prior")
         load_prior(run, weights)  # unreadable weights fail now, not after the classifier is trained
         dataset = dataset_of(run, data_dir)
     def report(stage: str, total: int) -> Callable[[int, dict[str, Any]], None]:

@@ -88,7 +88,7 @@ def ablate(
         per_seed = []
         for seed in seeds:
             config = apply_overrides(
-                load_preset(preset),
+                load_preset(preset, kind="tokenizer"),
                 [f"data.dataset={dataset}", f"ssl.method={method}", *budget, f"trainer.seed={seed}", *cell.overrides, *overrides],
             )
             slug = cell.name.replace("+", "_").replace("=", "")

@@ -128,6 +128,7 @@ def reproduce(
     control: TrainingControl | None = None,
 ) -> Path:
     """Train and evaluate every seed (reusing finished runs), write the markdown report; return its path."""
+    load_preset(preset, kind="tokenizer")  # a prior preset (maskgit) configures no tokenizer: refuse before any run
     out_dir.mkdir(parents=True, exist_ok=True)
     results = [run_seed(dataset, preset, s, epochs, out_dir, data_dir, overrides, listeners, control) for s in seeds]
     path = out_dir / f"reproduction-{dataset}-{preset}.md"
@@ -159,12 +160,12 @@ class PriorResult:
 
 def read_prior_result(path: Path) -> PriorResult:
     """The evaluation stored in a prior run (by `tsstudio eval`) and the tokenizer preset it builds on."""
-    from tsstudio.errors import RunFileError
+    from tsstudio.errors import RunFileError, wrong_kind
     from tsstudio.store import RunFile
 
     with RunFile.open(path) as run:
         if run.kind != "prior":
-            raise RunFileError(f"{path}: is a {run.kind} run, not a prior run")
+            raise wrong_kind(path, run.kind, "prior")
         evaluation = {k: v for k, v in run.evaluation().items() if not hasattr(v, "shape")}
         if "fid" not in evaluation:
             raise RunFileError(f"{path}: has no generative evaluation yet; run `tsstudio eval {path}` first")

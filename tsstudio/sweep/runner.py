@@ -10,7 +10,8 @@ from typing import Any
 from tsstudio.config.io import apply_overrides, to_dict
 from tsstudio.config.schema import RunConfig
 from tsstudio.data import load_dataset
-from tsstudio.errors import TsstudioError
+from tsstudio.data.dataset import Dataset
+from tsstudio.errors import DataError, TsstudioError, warn
 from tsstudio.store import RunFileWriter
 from tsstudio.train import TokenizerTrainer, TrainingControl
 from tsstudio.train.prior_trainer import PriorTrainer
@@ -30,6 +31,7 @@ def train_run(
     Returns the trainer, whose `status`, `step` and `budget` say how it ended.
     """
     dataset = load_dataset(config.data.dataset, data_dir, scaling=config.data.scaling)
+    check_trainable(config, dataset)
     writer = RunFileWriter(
         out,
         resume=resume_state is not None,
@@ -52,6 +54,30 @@ def train_run(
     return trainer
 
 
+def check_trainable(config: RunConfig, dataset: Dataset) -> None:
+    """Refuse, before a run file is written, a dataset the tokenizer of `config` cannot take, and a device
+    that is absent; so a run never starts only to fail (nor does `--overwrite` replace a good run for it)."""
+    import torch
+
+    from tsstudio.models.tokenizer import Tokenizer
+    from tsstudio.train.runtime import resolve_device
+
+    resolve_device(config.trainer.device)
+    n_fft, length = config.stft.n_fft, dataset.length
+    if length <= n_fft // 2:
+        raise DataError(
+            f"dataset {dataset.name}: series of length {length} are shorter than the STFT window needs "
+            f"(stft.n_fft {n_fft} needs a length of at least {n_fft // 2 + 1})"
+        )
+    try:
+        tokenizer = Tokenizer(config, length).eval()
+        with torch.no_grad():
+            tokenizer(torch.as_tensor(dataset.x_train[:2], dtype=torch.float32))
+    except (ValueError, RuntimeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"dataset {dataset.name}: the tokenizer cannot take series of length {length} ({reason})") from None
+
+
 def train_and_evaluate(
     config: RunConfig,
     path: Path,
@@ -63,29 +89,32 @@ def train_and_evaluate(
     """Train `config` into `path` and evaluate it; a finished, evaluated run is reused and a
     stopped or interrupted one is resumed, so a sweep can be restarted after a crash.
 
+    Whether an existing file may be reused or resumed is `plan_resume`'s decision: a file holding
+    another configuration, or a larger budget than asked, is refused rather than reused.
     Returns the evaluation results plus `training_time_s`.
     """
     from tsstudio.store import RunFile
     from tsstudio.store.run_eval import evaluate_run
     from tsstudio.store.runfile import refuse_if_live
-    from tsstudio.train import deserialize, serialize
+    from tsstudio.sweep.resume import NoCheckpointError, plan_resume
 
-    resume_state = None
+    plan = None
     if path.exists():
-        with RunFile.open(path) as run:
-            status, evaluation, checkpoint = run.status, run.evaluation(), run.latest_checkpoint()
-            elapsed = float(run.attrs.get("elapsed_s", float("nan")))
-        if status == "finished" and evaluation:
-            return {**evaluation, "training_time_s": elapsed}
-        if status != "finished" and checkpoint is not None:
-            state = deserialize(checkpoint[2])
-            state["config"]["trainer"] = to_dict(config)["trainer"]
-            resume_state = serialize(state)
-        elif status != "finished":
+        try:
+            plan = plan_resume(path, "tokenizer", requested=config, finished_ok=True)
+        except NoCheckpointError:
             refuse_if_live(path)  # another process may be training it right now
             path.unlink()  # killed before its first checkpoint: nothing to keep, start over
-    if not path.exists() or resume_state is not None:
-        trainer = train_run(config, path, data_dir=data_dir, resume_state=resume_state, control=control, listeners=listeners)
+        if plan is not None and plan.state is None:  # finished at this budget
+            with RunFile.open(path) as run:
+                evaluation = run.evaluation()
+                elapsed = float(run.attrs.get("elapsed_s", float("nan")))
+            if evaluation:
+                return {**evaluation, "training_time_s": elapsed}
+    if plan is None or plan.state is not None:
+        resume_state = plan.state if plan is not None else None
+        trainer = train_run(plan.config if plan is not None else config, path, data_dir=data_dir,
+                            resume_state=resume_state, control=control, listeners=listeners)
         if trainer.status != "finished":
             raise TsstudioError(f"{path}: training ended {trainer.status}")
     results = evaluate_run(path, data_dir=data_dir)
@@ -124,6 +153,9 @@ def train_prior_run(
     with RunFile.open(tokenizer_path) as run:
         if run.status == "running":
             raise TsstudioError(f"{tokenizer_path}: the tokenizer is still training; train a prior on it when it has finished")
+        if run.status != "finished":
+            warn(f"{tokenizer_path}: the tokenizer run is {run.status} at step {run.step} of {run.total_steps}; "
+                 f"the prior trains on its {weights} weights as they are")
         tokenizer, tok_step = load_tokenizer(run, weights)
         dataset = dataset_of(run, data_dir)
         folder = data_dir or run.attrs.get("data_dir") or ""
