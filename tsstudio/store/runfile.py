@@ -27,7 +27,6 @@ import numpy as np
 
 import tsstudio
 from tsstudio.errors import RunFileError
-from tsstudio.train import state_format
 from tsstudio.train.events import (
     BestWeights,
     Checkpoint,
@@ -226,6 +225,8 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _unreadable(path: Path) -> RunFileError:
+    from tsstudio.train import state_format  # imports torch: only where checkpoints are read
+
     return RunFileError(f"{path}: {state_format.UNREADABLE}")
 
 
@@ -234,6 +235,8 @@ def _decode_state(path: Path, data: bytes, schema: int) -> tuple[bytes, Any]:
 
     Schema-1 files hold `torch.save` pickles: read with the weights-only unpickler and re-encoded.
     """
+    from tsstudio.train import state_format  # imports torch: only where checkpoints are read
+
     try:
         if schema <= 1 and not state_format.is_encoded(data):
             state = state_format.decode_legacy(data)
