@@ -29,6 +29,7 @@ from tsstudio.gui.controller import AppController
 from tsstudio.gui.runs_view import RunsView
 from tsstudio.gui.theme import ThemeManager
 from tsstudio.gui.training_view import TrainingView
+from tsstudio.gui.views.sampler_view import SamplerView
 
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
@@ -84,6 +85,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.augment_view, "Augmentations")
         self.tabs.addTab(self._configure_page(), "Configure")
         self.tabs.addTab(self.training_view, "Training")
+        self.sampler_view = SamplerView(self.controller)
+        self.tabs.addTab(self.sampler_view, "Sampler")
         self.setCentralWidget(self.tabs)
 
         self._build_menus()
@@ -93,6 +96,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self.theme.changed.connect(self.training_view.set_theme)
         self.training_view.set_theme(self.theme.name)
+        self.theme.changed.connect(self.sampler_view.set_theme)
+        self.sampler_view.set_theme(self.theme.name)
         self.resize(1400, 860)
         self._restore_layout()
         self.tabs.setCurrentIndex(0)
@@ -224,6 +229,11 @@ class MainWindow(QMainWindow):
         """Show a run in the Training tab."""
         self.training_view.show_run(path)
         self.tabs.setCurrentWidget(self.training_view)
+
+    def open_in_sampler(self, path: str) -> bool:
+        """Show a prior run or a generation file in the Sampler tab."""
+        self.tabs.setCurrentWidget(self.sampler_view)
+        return self.sampler_view.open_path(path)
 
     def current_config(self) -> RunConfig | None:
         """The Configure tab's configuration (None when it is invalid or the form is missing)."""

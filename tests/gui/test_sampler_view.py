@@ -1,0 +1,158 @@
+"""The Sampler view: sampling a class, the decoding replay, refusals, and generation files."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+from sampler_runs import train_tiny_prior
+
+from tsstudio.eval.sampling_explore import decoding_schedule
+from tsstudio.gui.views.sampler_view import SamplerView
+from tsstudio.store.exports import read_generations, sample_prior
+
+WAIT_MS = 60000
+
+
+@pytest.fixture(scope="module")
+def prior_run(tmp_path_factory):
+    return train_tiny_prior(tmp_path_factory.mktemp("sampler-view"))
+
+
+@pytest.fixture
+def view(qtbot):
+    v = SamplerView()
+    qtbot.addWidget(v)
+    v.resize(1366, 768)
+    yield v
+    assert v.shutdown(20000)
+
+
+def _load(qtbot, view, path):
+    with qtbot.waitSignal(view.service.loaded, timeout=WAIT_MS):
+        assert view.load_prior(path)
+    qtbot.waitUntil(lambda: not view.service.busy, timeout=WAIT_MS)
+
+
+def _generate(qtbot, view, *args, **kwargs):
+    with qtbot.waitSignal(view.shown, timeout=WAIT_MS):
+        assert view.generate(*args, **kwargs)
+    qtbot.waitUntil(lambda: not view.service.busy, timeout=WAIT_MS)
+
+
+def test_sampling_shows_n_series_of_the_class_and_the_slider_follows_the_schedule(qtbot, view, prior_run):
+    _load(qtbot, view, prior_run)
+    assert [view.class_combo.itemText(i) for i in range(view.class_combo.count())] == [
+        "unconditional", "class 0", "class 1", "class 2"]
+    _generate(qtbot, view, "2", n=7, steps=6, seed=5)
+    gen = view.result.generations
+    assert view.grid.count() == 7 and gen.series.shape == (7, 128)
+    assert view.grid.classes().tolist() == [2] * 7 and gen.settings["class"] == 2
+    assert view.class_combo.currentText() == "class 2"
+    # the same tokens as the CLI path with the same settings
+    cli = sample_prior(prior_run, 7, 2, steps=6, seed=5)
+    assert np.array_equal(gen.tokens, cli.tokens)
+    n_tokens = gen.tokens[0].size
+    schedule = decoding_schedule(6, n_tokens)
+    assert view.total_steps() == 6 and view.current_step() == 6 and view.masked_count() == 0
+    for k in (1, 3, 5, 6):
+        view.set_step(k)
+        assert view.masked_count() == schedule[k - 1]
+        assert f"{schedule[k - 1]} of {n_tokens} masked" in view.step_label.text()
+    # the replay's series at a step is decoded on the worker for the selected generation
+    view.grid.select(4)
+    qtbot.waitUntil(lambda: 4 in view._step_series, timeout=WAIT_MS)
+    view.set_step(2)
+    assert view.step_curve.yData is not None and len(view.step_curve.yData) == 128
+    # nearest real series of the same class, with its distance in the title
+    near = view.result.nearest[4]
+    assert near.class_id == 2 and f"distance {near.distance:.3f}" in view.nearest_caption.text()
+    assert view.result.plane.shape == (7, 2) and len(view.pca_real.data) == 900
+
+
+def test_play_replays_every_step(qtbot, view, prior_run):
+    _load(qtbot, view, prior_run)
+    _generate(qtbot, view, None, n=3, steps=4)
+    assert view.result.generations.settings["class"] == -1 and view.grid.classes().tolist() == [-1] * 3
+    seen = []
+    view.step_slider.valueChanged.connect(lambda _v: seen.append(view.masked_count()))
+    view.play_button.setChecked(True)
+    qtbot.waitUntil(lambda: not view.play_button.isChecked(), timeout=10000)
+    assert seen == decoding_schedule(4, view.result.generations.tokens[0].size).tolist()
+
+
+def test_a_class_the_dataset_lacks_is_refused(qtbot, view, prior_run):
+    _load(qtbot, view, prior_run)
+    assert not view.generate("7")
+    assert view.message_text() == "Cannot sample: class '7': CBF has no such class (its classes: 0, 1, 2)"
+    assert view.result is None and not view.service.busy
+    _generate(qtbot, view, "0", n=2)  # still usable
+    assert view.grid.count() == 2
+
+
+def test_files_that_are_not_prior_runs_or_generations_are_refused(qtbot, view, prior_run, tmp_path):
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f.attrs["kind"] = "tokenizer"
+    assert not view.load_prior(other)
+    assert view.message_text() == f"{other}: not a prior run (expected a run file written by `tsstudio prior` or the app)"
+    assert not view.open_generations(prior_run)
+    assert "not a generation file" in view.message_text()
+    text = tmp_path / "x.h5"
+    text.write_text("not hdf5")
+    assert not view.open_path(text) and "not a prior run" in view.message_text()
+    assert not view.generate() and view.message_text() == "Load a prior run first."
+
+
+def test_saved_generations_reopen_in_the_sampler(qtbot, view, prior_run, tmp_path):
+    _load(qtbot, view, prior_run)
+    _generate(qtbot, view, "1", n=5, steps=5, seed=3, guidance=2.0)
+    shown = view.result.generations
+    out = tmp_path / "gen.h5"
+    with qtbot.waitSignal(view.service.saved, timeout=WAIT_MS):
+        assert view.save_generations(out)
+    qtbot.waitUntil(lambda: not view.service.busy, timeout=WAIT_MS)
+    saved = read_generations(out)
+    assert np.array_equal(saved.tokens, shown.tokens) and np.allclose(saved.series, shown.series)
+    assert saved.settings == shown.settings and saved.settings["guidance_scale"] == 2.0
+    assert saved.step_tokens.shape == (5, 5, *shown.tokens.shape[1:]) and saved.step_series.shape == (5, 5, 128)
+    # the same file format as `tsstudio sample --record-steps`
+    cli = sample_prior(prior_run, 5, 1, steps=5, seed=3, guidance=2.0, record_steps=True)
+    np.testing.assert_allclose(saved.step_series, cli.step_series, atol=1e-5)
+
+    fresh = SamplerView()
+    qtbot.addWidget(fresh)
+    try:
+        with qtbot.waitSignal(fresh.shown, timeout=WAIT_MS):
+            assert fresh.open_path(out)
+        qtbot.waitUntil(lambda: not fresh.service.busy, timeout=WAIT_MS)
+        assert fresh.grid.count() == 5 and fresh.grid.classes().tolist() == [1] * 5
+        assert fresh.info is not None and fresh.info.dataset == "CBF"  # its prior run was loaded too
+        assert fresh.result.source == str(out.resolve()) and "from gen.h5" in fresh.timing.text()
+        fresh.set_step(2)
+        assert fresh.masked_count() == decoding_schedule(5, shown.tokens[0].size)[1]
+        assert np.allclose(fresh.step_curve.yData, saved.step_series[1, 0])
+    finally:
+        assert fresh.shutdown(20000)
+
+
+def test_the_main_window_has_a_sampler_tab_that_opens_generation_files(qtbot, prior_run, tmp_path):
+    from tsstudio.gui.main_window import MainWindow
+
+    out = tmp_path / "g.h5"
+    from tsstudio.cli.main import main
+
+    assert main(["sample", str(prior_run), "--n", "3", "--class", "0", "--out", str(out)]) == 0
+    window = MainWindow()
+    qtbot.addWidget(window)
+    try:
+        assert [window.tabs.tabText(i) for i in range(window.tabs.count())][-1] == "Sampler"
+        with qtbot.waitSignal(window.sampler_view.shown, timeout=WAIT_MS):
+            assert window.open_in_sampler(str(out))
+        assert window.tabs.currentWidget() is window.sampler_view
+        assert window.sampler_view.grid.count() == 3
+        assert window.sampler_view.step_label.text() == "decoding steps were not recorded"
+        qtbot.waitUntil(lambda: not window.sampler_view.service.busy, timeout=WAIT_MS)
+    finally:
+        assert window.sampler_view.shutdown(20000)
+        window.shutdown(5000)
