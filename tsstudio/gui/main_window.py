@@ -29,6 +29,8 @@ from tsstudio.gui.controller import AppController
 from tsstudio.gui.runs_view import RunsView
 from tsstudio.gui.theme import ThemeManager
 from tsstudio.gui.training_view import TrainingView
+from tsstudio.gui.views.codebook_view import CodebookView
+from tsstudio.gui.views.compare_view import CompareView
 from tsstudio.gui.views.sampler_view import SamplerView
 
 GEOMETRY_KEY = "window/geometry"
@@ -85,6 +87,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.augment_view, "Augmentations")
         self.tabs.addTab(self._configure_page(), "Configure")
         self.tabs.addTab(self.training_view, "Training")
+        self.compare_view, self.codebook_view = CompareView(self.controller), CodebookView(self.controller)
+        self.tabs.addTab(self.compare_view, "Compare")
+        self.tabs.addTab(self.codebook_view, "Codebook")
         self.sampler_view = SamplerView(self.controller)
         self.tabs.addTab(self.sampler_view, "Sampler")
         self.setCentralWidget(self.tabs)
@@ -98,6 +103,9 @@ class MainWindow(QMainWindow):
         self.training_view.set_theme(self.theme.name)
         self.theme.changed.connect(self.sampler_view.set_theme)
         self.sampler_view.set_theme(self.theme.name)
+        for view in (self.compare_view, self.codebook_view):
+            self.theme.changed.connect(view.set_theme)
+            view.set_theme(self.theme.name)
         self.resize(1400, 860)
         self._restore_layout()
         self.tabs.setCurrentIndex(0)
@@ -223,6 +231,8 @@ class MainWindow(QMainWindow):
         c.jobFailed.connect(self._on_job_failed)
         c.jobFinished.connect(self._on_job_finished)
         self.runs_view.openRequested.connect(self.open_run)
+        self.runs_view.compareRequested.connect(self.open_in_compare)
+        self.runs_view.codebookRequested.connect(self.open_in_codebook)
         self.training_view.startRequested.connect(self.start_training)
 
     def open_run(self, path: str) -> None:
@@ -234,6 +244,16 @@ class MainWindow(QMainWindow):
         """Show a prior run or a generation file in the Sampler tab."""
         self.tabs.setCurrentWidget(self.sampler_view)
         return self.sampler_view.open_path(path)
+
+    def open_in_compare(self, path: str) -> None:
+        """Make a tokenizer run run A of the Compare tab (the user picks run B)."""
+        self.compare_view.set_run_a(path)
+        self.tabs.setCurrentWidget(self.compare_view)
+
+    def open_in_codebook(self, path: str) -> bool:
+        """Explore a tokenizer run's codebook in the Codebook tab."""
+        self.tabs.setCurrentWidget(self.codebook_view)
+        return self.codebook_view.open_run(path)
 
     def current_config(self) -> RunConfig | None:
         """The Configure tab's configuration (None when it is invalid or the form is missing)."""

@@ -1,7 +1,9 @@
 """A run picker: the workspace's finished tokenizer runs in a combo box, plus "Open file…".
 
-The listing comes from `tsstudio.store.workspace.list_runs` and is refreshed when the workspace
-changes or runs are added; files opened by hand stay in the list for the session.
+The listing comes from `tsstudio.store.workspace.list_runs`. It is read when the picker is first
+shown (or asked for its runs), and again when the workspace changes or runs are added while it is
+visible, so a window with several pickers does not scan a large workspace at start-up. Files
+opened by hand stay in the list for the session.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from tsstudio.store.workspace import list_runs
@@ -35,6 +38,7 @@ class RunPicker(QWidget):
         self.controller = controller
         self._extra: list[str] = []  # files opened by hand
         self._last = ""
+        self._dirty = True  # the listing is out of date
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel(label))
@@ -48,8 +52,18 @@ class RunPicker(QWidget):
             for name in ("workspaceChanged", "runsChanged", "jobFinished"):
                 signal = getattr(controller, name, None)
                 if signal is not None:
-                    signal.connect(lambda *_args: self.refresh())
-        self.refresh()
+                    signal.connect(lambda *_args: self._invalidate())
+        self._fill([])
+
+    def _invalidate(self) -> None:
+        self._dirty = True
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt naming)
+        if self._dirty:
+            self.refresh()
+        super().showEvent(event)
 
     def _workspace(self) -> Path | None:
         folder = getattr(self.controller, "workspace", None)
@@ -57,9 +71,12 @@ class RunPicker(QWidget):
 
     def refresh(self) -> None:
         """Re-list the workspace's finished tokenizer runs, keeping the current choice."""
-        current = self.path()
         folder = self._workspace()
-        runs = [str(p.resolve()) for p in finished_tokenizer_runs(folder)] if folder is not None else []
+        self._dirty = False
+        self._fill([str(p.resolve()) for p in finished_tokenizer_runs(folder)] if folder is not None else [])
+
+    def _fill(self, runs: list[str]) -> None:
+        current = self.path()
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.addItem(NONE_TEXT, "")
@@ -73,6 +90,8 @@ class RunPicker(QWidget):
 
     def paths(self) -> list[str]:
         """Every run listed (workspace runs, then files opened by hand)."""
+        if self._dirty:
+            self.refresh()
         return [str(self.combo.itemData(i)) for i in range(1, self.combo.count() - 1)]
 
     def path(self) -> str:
@@ -85,7 +104,7 @@ class RunPicker(QWidget):
         path = str(Path(path).resolve())
         if self.combo.findData(path) < 0:
             self._extra.append(path)
-            self.refresh()
+            self._fill(self.paths())
         self.combo.setCurrentIndex(self.combo.findData(path))
         self._changed()
 
