@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -123,6 +125,10 @@ def test_the_worker_computes_once_and_stepping_is_served_from_its_result(qtbot, 
     _compare(qtbot, view, a, b)  # asking again is answered from the worker's cache
     assert view.result.cached and view.service.requests == 2 and view.service.computations == 1
     assert "(from the cache)" in view.message_text()
+    st = b.stat()  # a run file that changed (e.g. trained further) is computed afresh
+    os.utime(b, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    _compare(qtbot, view, a, b)
+    assert not view.result.cached and view.service.computations == 2
 
 
 def test_shared_levels_and_only_the_differing_configuration_keys(qtbot, view, runs):
@@ -154,3 +160,20 @@ def test_the_run_pickers_list_the_workspace_finished_tokenizer_runs(qtbot, runs)
         assert view.picker_a.path() == str(runs[1].resolve())
     finally:
         assert view.shutdown(60000)
+
+
+def test_the_worker_cache_keeps_the_most_recently_used_results(qapp):
+    from tsstudio.gui.exploration_worker import CACHE_ENTRIES, _Worker
+
+    worker = _Worker()
+    computed = []
+
+    def ask(key):
+        return worker._cached((key,), lambda: computed.append(key) or f"value {key}")
+
+    for key in range(CACHE_ENTRIES):
+        assert ask(key) == (f"value {key}", False)
+    assert ask(0) == ("value 0", True)  # used again: now the most recent
+    ask(CACHE_ENTRIES)  # one too many: the least recently used (1) goes
+    assert ask(0)[1] and ask(2)[1] and not ask(1)[1]
+    assert computed == [*range(CACHE_ENTRIES + 1), 1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from tsstudio.errors import TsstudioError
 from tsstudio.gui.workers import readable_error
 
 PROJECTIONS = ("pca", "tsne")
+CACHE_ENTRIES = 12  # comparisons, codebook reports, features and projections kept, least recently used dropped
 
 
 def file_identity(path: str | os.PathLike[str]) -> tuple[str, int, int]:
@@ -86,15 +88,16 @@ class _Worker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._cache: dict[tuple[Any, ...], Any] = {}
-        self.computed = 0  # cache misses served (read on the UI thread only after `done`)
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> tuple[Any, bool]:
         if key in self._cache:
+            self._cache.move_to_end(key)
             return self._cache[key], True
         value = compute()
         self._cache[key] = value
-        self.computed += 1
+        while len(self._cache) > CACHE_ENTRIES:  # whole test splits of several runs: bound the memory
+            self._cache.popitem(last=False)
         return value, False
 
     @Slot(str, object)

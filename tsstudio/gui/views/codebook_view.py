@@ -38,7 +38,7 @@ from tsstudio.eval.codebook_usage import code_cells, series_using_code
 from tsstudio.gui.exploration_worker import CodebookResult, ExplorationService, ProjectionResult
 from tsstudio.gui.plots import class_colors, stft_magnitude
 from tsstudio.gui.theme import PLOT_COLORS, style_plot
-from tsstudio.gui.views.compare_view import restyle_legend
+from tsstudio.gui.views.compare_view import restyle_colorbar, restyle_legend
 from tsstudio.gui.widgets.caption import captioned, set_caption
 from tsstudio.gui.widgets.code_highlight import HIGHLIGHT_COLORS, CodeSpectrogram, CodeTokenGrid
 from tsstudio.gui.widgets.run_picker import RunPicker
@@ -141,7 +141,6 @@ class CodebookView(QWidget):
         sim = self.similarity_plot.getPlotItem()
         sim.setLabel("bottom", "code")
         sim.setLabel("left", "code")
-        sim.setAspectLocked(True)
         self.similarity_image = pg.ImageItem(axisOrder="row-major")
         sim.addItem(self.similarity_image)
         cmap = pg.colormap.get(SIMILARITY_COLORMAP)
@@ -225,6 +224,8 @@ class CodebookView(QWidget):
             style_plot(widget, name)
         for plot in (self.usage_plot, *self.projection_plots.values()):
             restyle_legend(plot.getPlotItem(), name)
+        restyle_colorbar(self.similarity_bar, name)
+        restyle_colorbar(self.spectrogram.colorbar, name)
         mark = pg.mkPen(HIGHLIGHT_COLORS.get(name, HIGHLIGHT_COLORS["dark"]), width=1)
         for line in (self.usage_line, self.sim_h, self.sim_v):
             line.setPen(mark)

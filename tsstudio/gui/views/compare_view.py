@@ -56,6 +56,13 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def restyle_colorbar(bar: pg.ColorBarItem, name: str) -> None:
+    """A colour bar's axis and tick labels in the theme's foreground (`style_plot` does not reach it)."""
+    fg = pg.mkColor(PLOT_COLORS.get(name, PLOT_COLORS["dark"])["foreground"])
+    bar.axis.setPen(fg)
+    bar.axis.setTextPen(fg)
+
+
 def restyle_legend(plot: pg.PlotItem, name: str) -> None:
     """Legend text in the theme's foreground (existing labels are not re-rendered by pyqtgraph)."""
     if plot.legend is None:
@@ -118,7 +125,7 @@ class CompareView(QWidget):
         body.addWidget(self._build_plots())
         body.setStretchFactor(0, 0)
         body.setStretchFactor(1, 1)
-        body.setSizes([330, 1000])
+        body.setSizes([320, 1000])
         outer.addWidget(body, 1)
 
     def _build_side(self) -> QWidget:
@@ -130,7 +137,7 @@ class CompareView(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.summary)
         self.config_table = QTableWidget(0, 3)
-        self.config_table.setHorizontalHeaderLabels(["differs", "A", "B"])
+        self.config_table.setHorizontalHeaderLabels(["key", "A", "B"])
         self.config_table.verticalHeader().setVisible(False)
         self.config_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.config_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -165,7 +172,7 @@ class CompareView(QWidget):
         self.series_table.currentCellChanged.connect(lambda row, *_: self._show_position(row))
         self.series_caption = QLabel("Test series")
         layout.addWidget(captioned(self.series_table, self.series_caption), 5)
-        side.setMinimumWidth(250)
+        side.setMinimumWidth(230)
         side.setMaximumWidth(420)
         return side
 
@@ -215,6 +222,8 @@ class CompareView(QWidget):
         for widget in self.plot_widgets():
             style_plot(widget, name)
         restyle_legend(self.time_plot.getPlotItem(), name)
+        for plot in (self.spec_input, self.spec_a, self.spec_b):
+            restyle_colorbar(plot.colorbar, name)
         self._draw_series()
 
     # ------------------------------------------------------------------ messages and state
@@ -354,7 +363,8 @@ class CompareView(QWidget):
         table.setUpdatesEnabled(False)
         table.setRowCount(len(self._order))
         for r, i in enumerate(self._order):
-            values = (str(int(i)), self._class_name(int(comp.labels[i])), _fmt(ea[i]), _fmt(eb[i]), _fmt(abs(ea[i] - eb[i])))
+            values = (str(int(i)), self._class_name(int(comp.labels[i])), f"{ea[i]:.3g}", f"{eb[i]:.3g}",
+                      f"{abs(ea[i] - eb[i]):.3g}")
             for c, text in enumerate(values):
                 item = table.item(r, c)
                 if item is None:
