@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
+import pyqtgraph as pg
 import pytest
 import torch
 from explore_runs import train_tiny_tokenizers
+from PySide6.QtGui import QColor
 
 from tsstudio.data import load_dataset
+from tsstudio.gui.theme import PLOT_COLORS
 from tsstudio.gui.views.codebook_view import CodebookView
 from tsstudio.store import RunFile
 from tsstudio.store.models_io import load_tokenizer
@@ -143,3 +146,16 @@ def test_the_main_window_has_compare_and_codebook_tabs(qtbot, runs):
     finally:
         assert window.codebook_view.shutdown(60000) and window.compare_view.shutdown(60000)
         window.shutdown(5000)
+
+
+def test_the_light_theme_reaches_axes_legends_and_colour_bars(qtbot, view):
+    view.set_theme("light")
+    fg, bg = QColor(PLOT_COLORS["light"]["foreground"]), QColor(PLOT_COLORS["light"]["background"])
+    for bar in (view.similarity_bar, view.spectrogram.colorbar):
+        assert bar.axis.textPen().color() == fg
+    for widget in view.plot_widgets():
+        assert widget.backgroundBrush().color() == bg
+        assert widget.getPlotItem().getAxis("bottom").textPen().color() == fg
+    labels = [label for _sample, label in view.usage_plot.getPlotItem().legend.items]
+    assert [label.text for label in labels] == ["train", "test", "dead"]
+    assert all(pg.mkColor(label.opts["color"]) == fg for label in labels)
