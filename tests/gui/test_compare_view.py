@@ -177,3 +177,38 @@ def test_the_worker_cache_keeps_the_most_recently_used_results(qapp):
     ask(CACHE_ENTRIES)  # one too many: the least recently used (1) goes
     assert ask(0)[1] and ask(2)[1] and not ask(1)[1]
     assert computed == [*range(CACHE_ENTRIES + 1), 1]
+
+
+def test_the_runs_list_menu_opens_a_tokenizer_run_in_the_compare_tab(qtbot, runs):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from tsstudio.gui.controller import AppController
+    from tsstudio.gui.main_window import MainWindow
+
+    window = MainWindow(AppController(workspace=runs[0].parent))
+    qtbot.addWidget(window)
+    shown_menus = []
+
+    def read_and_close_menu() -> None:
+        menu = QApplication.activePopupWidget()
+        shown_menus.append({action.text(): action for action in menu.actions()})
+        menu.close()
+
+    try:
+        window.resize(1366, 768)
+        window.show()
+        qtbot.waitExposed(window)
+        runs_view = window.runs_view
+        runs_view.refresh()
+        index = runs_view.proxy.mapFromSource(runs_view.model.index(runs_view.model.row_of(runs[1]), 0))
+        QTimer.singleShot(100, read_and_close_menu)
+        runs_view._context_menu(runs_view.table.visualRect(index).center())
+        actions = shown_menus[-1]
+        assert actions["Compare with…"].isEnabled() and actions["Codebook"].isEnabled()
+        actions["Compare with…"].trigger()
+        assert window.tabs.currentWidget() is window.compare_view
+        assert window.compare_view.picker_a.path() == str(runs[1].resolve())
+        assert not window.compare_view.service.busy  # run B is the user's to pick
+    finally:
+        window.close()
