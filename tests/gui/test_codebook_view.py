@@ -159,3 +159,22 @@ def test_the_light_theme_reaches_axes_legends_and_colour_bars(qtbot, view):
     labels = [label for _sample, label in view.usage_plot.getPlotItem().legend.items]
     assert [label.text for label in labels] == ["train", "test", "dead"]
     assert all(pg.mkColor(label.opts["color"]) == fg for label in labels)
+
+
+def test_tsne_on_request_reuses_the_features_and_pca_comes_back_from_the_cache(qtbot, view, runs):
+    _open(qtbot, view, runs[0])
+    qtbot.waitUntil(lambda: "a" in view.projections, timeout=WAIT_MS)
+    pca = view.projections["a"].points.copy()
+    before = view.service.computations  # codebook report, features, PCA
+    with qtbot.waitSignal(view.projected, timeout=WAIT_MS):
+        view.set_method("tsne")
+    qtbot.waitUntil(lambda: not view.service.busy, timeout=WAIT_MS)
+    shown = view.projections["a"]
+    assert shown.method == "tsne" and shown.points.shape == (900, 2) and not shown.cached
+    assert view.service.computations == before + 1  # only the embedding: the features were cached
+    assert " · t-SNE · SVM " in view.projection_captions["a"].text()
+    with qtbot.waitSignal(view.projected, timeout=WAIT_MS):
+        view.set_method("pca")
+    qtbot.waitUntil(lambda: not view.service.busy, timeout=WAIT_MS)
+    assert view.projections["a"].cached and view.service.computations == before + 1
+    np.testing.assert_array_equal(view.projections["a"].points, pca)
