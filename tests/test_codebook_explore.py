@@ -106,3 +106,15 @@ def test_tsne_projection_is_seeded():
     first = tsne_2d(points, seed=3)
     assert first.shape == (30, 2) and np.isfinite(first).all()
     np.testing.assert_allclose(tsne_2d(points, seed=3), first)
+
+
+def test_probe_features_are_what_the_probes_and_the_projection_use(run):
+    from tsstudio.store.run_codebook import run_probe_features
+    from tsstudio.store.run_compare import compare_runs
+
+    features = run_probe_features(run, device="cpu")
+    assert features.train.shape[0] == 90 and features.test.shape[0] == 900
+    np.testing.assert_array_equal(features.y_test, load_dataset("CBF").y_test)
+    points, _ = run_test_projection(run, device="cpu")
+    np.testing.assert_allclose(pca_2d(features.test), points, atol=1e-9)
+    assert features.probes == pytest.approx(compare_runs(run, run, device="cpu").a.probes)

@@ -32,6 +32,8 @@ from tsstudio.gui.controller import AppController
 from tsstudio.gui.runs_view import RunsView
 from tsstudio.gui.theme import ThemeManager, repolish
 from tsstudio.gui.training_view import TrainingView
+from tsstudio.gui.views.codebook_view import CodebookView
+from tsstudio.gui.views.compare_view import CompareView
 from tsstudio.gui.views.curves_view import CurvesView
 from tsstudio.gui.views.results_view import ResultsView
 from tsstudio.gui.views.sampler_view import SamplerView
@@ -93,6 +95,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.augment_view, "Augmentations")
         self.tabs.addTab(self._configure_page(), "Configure")
         self.tabs.addTab(self.training_view, "Training")
+        self.compare_view, self.codebook_view = CompareView(self.controller), CodebookView(self.controller)
+        self.tabs.addTab(self.compare_view, "Compare")
+        self.tabs.addTab(self.codebook_view, "Codebook")
         self.sampler_view = SamplerView(self.controller)
         self.theme.changed.connect(self.sampler_view.set_theme)
         self.sampler_view.set_theme(self.theme.name)
@@ -157,7 +162,8 @@ class MainWindow(QMainWindow):
 
     def set_theme(self, name: str) -> None:
         """Recolour what the palette alone does not reach: every view's plots, the hint, form headers."""
-        views = (self.datasets_view, self.augment_view, self.config_form, self.training_view, self.results_view, self.curves_view)
+        views = (self.datasets_view, self.augment_view, self.config_form, self.training_view, self.compare_view,
+                 self.codebook_view, self.results_view, self.curves_view)
         for view in views:
             if hasattr(view, "set_theme"):
                 view.set_theme(name)
@@ -247,6 +253,8 @@ class MainWindow(QMainWindow):
         c.jobFailed.connect(self._on_job_failed)
         c.jobFinished.connect(self._on_job_finished)
         self.runs_view.openRequested.connect(self.open_run)
+        self.runs_view.compareRequested.connect(self.open_in_compare)
+        self.runs_view.codebookRequested.connect(self.open_in_codebook)
         self.training_view.startRequested.connect(self.start_training)
 
     def open_run(self, path: str) -> None:
@@ -263,6 +271,16 @@ class MainWindow(QMainWindow):
         """Plot the curves of these runs in the Curves tab."""
         self.tabs.setCurrentWidget(self.curves_view)
         self.curves_view.show_runs(paths)
+
+    def open_in_compare(self, path: str) -> None:
+        """Make a tokenizer run run A of the Compare tab (the user picks run B)."""
+        self.compare_view.set_run_a(path)
+        self.tabs.setCurrentWidget(self.compare_view)
+
+    def open_in_codebook(self, path: str) -> bool:
+        """Explore a tokenizer run's codebook in the Codebook tab."""
+        self.tabs.setCurrentWidget(self.codebook_view)
+        return self.codebook_view.open_run(path)
 
     def current_config(self) -> RunConfig | None:
         """The Configure tab's configuration (None when it is invalid or the form is missing)."""
@@ -359,6 +377,8 @@ class MainWindow(QMainWindow):
         self.sampler_view.shutdown(timeout_ms)
         self.results_view.shutdown()
         self.curves_view.shutdown()
+        self.compare_view.shutdown(timeout_ms)
+        self.codebook_view.shutdown(timeout_ms)
         ok = self.controller.stop_all(timeout_ms)
         QThreadPool.globalInstance().waitForDone(POOL_WAIT_MS)  # short reads (run files, datasets) in flight
         if not ok:

@@ -166,6 +166,8 @@ class RunsView(QWidget):
     """Table of runs with a filter box; open, resume, rename and delete."""
 
     openRequested = Signal(str)  # double-click / Open: show the run in the training view
+    compareRequested = Signal(str)  # "Compare with…": the run becomes run A of the Compare tab
+    codebookRequested = Signal(str)  # "Codebook": explore the run's codebook
 
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -440,6 +442,9 @@ class RunsView(QWidget):
             ("Rename…", lambda: self.ask_rename(path), not busy),
             ("Delete…", lambda: self.ask_delete(path), not busy),
         ]
+        tokenizer = summary is not None and summary.kind == "tokenizer" and summary.status == "finished"
+        entries[1:1] = [("Compare with…", lambda: self.compareRequested.emit(str(path)), tokenizer),
+                        ("Codebook", lambda: self.codebookRequested.emit(str(path)), tokenizer)]
         for text, slot, enabled in entries:
             action = QAction(text, menu)
             action.setEnabled(enabled)

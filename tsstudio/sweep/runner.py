@@ -60,7 +60,7 @@ def check_trainable(config: RunConfig, dataset: Dataset) -> None:
     import torch
 
     from tsstudio.models.tokenizer import Tokenizer
-    from tsstudio.train.runtime import resolve_device
+    from tsstudio.models.runtime import resolve_device
 
     resolve_device(config.trainer.device)
     n_fft, length = config.stft.n_fft, dataset.length
