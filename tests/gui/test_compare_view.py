@@ -200,7 +200,8 @@ def test_the_runs_list_menu_opens_a_tokenizer_run_in_the_compare_tab(qtbot, runs
         window.show()
         qtbot.waitExposed(window)
         runs_view = window.runs_view
-        runs_view.refresh()
+        runs_view.refresh()  # the scan runs on a pool thread
+        qtbot.waitUntil(lambda: runs_view.model.row_of(runs[1]) >= 0, timeout=10_000)
         index = runs_view.proxy.mapFromSource(runs_view.model.index(runs_view.model.row_of(runs[1]), 0))
         QTimer.singleShot(100, read_and_close_menu)
         runs_view._context_menu(runs_view.table.visualRect(index).center())

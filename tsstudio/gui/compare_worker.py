@@ -129,10 +129,10 @@ class _Worker(QObject):
     def _codebook(self, path: str, data_dir: str | None) -> CodebookResult:
         from tsstudio.config.io import from_dict
         from tsstudio.eval.codebook_usage import codebook_report
+        from tsstudio.models.runtime import resolve_device
         from tsstudio.store.models_io import dataset_of
         from tsstudio.store.run_compare import best_or_latest
         from tsstudio.store.runfile import RunFile
-        from tsstudio.models.runtime import resolve_device
 
         def compute() -> CodebookResult:
             with RunFile.open(Path(path)) as run:

@@ -59,8 +59,8 @@ def check_trainable(config: RunConfig, dataset: Dataset) -> None:
     that is absent; so a run never starts only to fail (nor does `--overwrite` replace a good run for it)."""
     import torch
 
-    from tsstudio.models.tokenizer import Tokenizer
     from tsstudio.models.runtime import resolve_device
+    from tsstudio.models.tokenizer import Tokenizer
 
     resolve_device(config.trainer.device)
     n_fft, length = config.stft.n_fft, dataset.length
