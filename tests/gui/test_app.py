@@ -46,7 +46,8 @@ def _wait_job(qtbot, job, timeout: int = TRAIN_TIMEOUT_MS) -> str:  # noqa: ANN0
 
 
 def test_window_starts_and_closes_cleanly(qtbot, window: MainWindow, no_leaked_threads) -> None:  # noqa: ANN001
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Data", "Augmentations", "Configure", "Training"]
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert tabs[:4] == ["Data", "Augmentations", "Configure", "Training"] and "Sampler" in tabs
     assert window.runs_dock.isVisible()
     assert "device: cpu" in window.device_label.text()
     assert window.jobs_label.text() == "jobs running: 0"

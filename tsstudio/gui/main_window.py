@@ -32,6 +32,7 @@ from tsstudio.gui.controller import AppController
 from tsstudio.gui.runs_view import RunsView
 from tsstudio.gui.theme import ThemeManager, repolish
 from tsstudio.gui.training_view import TrainingView
+from tsstudio.gui.views.sampler_view import SamplerView
 
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
@@ -90,6 +91,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.augment_view, "Augmentations")
         self.tabs.addTab(self._configure_page(), "Configure")
         self.tabs.addTab(self.training_view, "Training")
+        self.sampler_view = SamplerView(self.controller)
+        self.theme.changed.connect(self.sampler_view.set_theme)
+        self.sampler_view.set_theme(self.theme.name)
+        self.tabs.addTab(self.sampler_view, "Sampler")
         self.setCentralWidget(self.tabs)
 
         self._build_menus()
@@ -241,6 +246,11 @@ class MainWindow(QMainWindow):
         self.training_view.show_run(path)
         self.tabs.setCurrentWidget(self.training_view)
 
+    def open_in_sampler(self, path: str) -> bool:
+        """Show a prior run or a generation file in the Sampler tab."""
+        self.tabs.setCurrentWidget(self.sampler_view)
+        return self.sampler_view.open_path(path)
+
     def current_config(self) -> RunConfig | None:
         """The Configure tab's configuration (None when it is invalid or the form is missing)."""
         if not self._has_form:
@@ -333,6 +343,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = QUIT_WAIT_MS) -> bool:
         """Stop every job cooperatively and wait a bounded time; True if all threads ended."""
         self.training_view._close_source()
+        self.sampler_view.shutdown(timeout_ms)
         ok = self.controller.stop_all(timeout_ms)
         QThreadPool.globalInstance().waitForDone(POOL_WAIT_MS)  # short reads (run files, datasets) in flight
         if not ok:

@@ -18,7 +18,9 @@ import torch
 
 import tsstudio
 from tsstudio.config.io import to_dict
+from tsstudio.config.schema import RunConfig
 from tsstudio.errors import RunFileError
+from tsstudio.models.maskgit import MaskGITPrior
 from tsstudio.models.tokenizer import Tokenizer
 from tsstudio.store.models_io import dataset_of, load_prior, load_tokenizer
 from tsstudio.store.runfile import RunFile
@@ -130,6 +132,29 @@ class Generations:
     settings: dict[str, Any]
     step_tokens: np.ndarray | None = None  # (T, N, H, W) int; -1 where still masked
     step_series: np.ndarray | None = None  # (T, N, L) the decoded current guess after each step
+    step_guesses: np.ndarray | None = None  # (T, N, H, W) the full sampled grid at each step (not saved)
+
+
+@dataclass
+class LoadedPrior:
+    """A prior run's prior and tokenizer rebuilt once, ready for repeated sampling (the app keeps one)."""
+
+    prior: MaskGITPrior
+    tokenizer: Tokenizer
+    config: RunConfig
+    step: int
+    n_classes: int
+    path: Path
+    weights: str
+
+
+def load_sampler(run_path: Path, weights: str = "latest") -> LoadedPrior:
+    """Rebuild a prior run's prior (cast for inference) and tokenizer from the run file alone."""
+    with RunFile.open(run_path) as run:
+        prior, tokenizer, config, step = load_prior(run, weights)
+        n_classes = int(run.attrs["n_classes"])
+    prior.for_inference(resolve_precision(config.trainer.precision, torch.device("cpu")))
+    return LoadedPrior(prior, tokenizer, config, step, n_classes, Path(run_path), weights)
 
 
 def sample_prior(
@@ -146,13 +171,32 @@ def sample_prior(
     batch_size: int = 256,
 ) -> Generations:
     """Sample n series from a prior run by iterative decoding, optionally keeping every step."""
-    with RunFile.open(run_path) as run:
-        prior, tokenizer, config, step = load_prior(run, weights)
-        n_classes = int(run.attrs["n_classes"])
-    prior.for_inference(resolve_precision(config.trainer.precision, torch.device("cpu")))
+    return sample_loaded(
+        load_sampler(run_path, weights), n, class_id, guidance=guidance, steps=steps, seed=seed,
+        record_steps=record_steps, choice_temperature=choice_temperature,
+        sampling_temperature=sampling_temperature, batch_size=batch_size,
+    )
+
+
+def sample_loaded(
+    loaded: LoadedPrior,
+    n: int,
+    class_id: int | None = None,
+    guidance: float | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    record_steps: bool = False,
+    choice_temperature: float | None = None,
+    sampling_temperature: float | None = None,
+    batch_size: int = 256,
+    decode_steps: bool = True,
+) -> Generations:
+    """`sample_prior` on an already loaded prior; with `decode_steps` False the recorded steps keep
+    their token guesses (`step_guesses`) undecoded, so a caller can decode only the ones it shows."""
+    prior, tokenizer, n_classes = loaded.prior, loaded.tokenizer, loaded.n_classes
     if class_id is not None and not 0 <= class_id < n_classes:
         raise RunFileError(f"--class {class_id}: the prior's dataset has classes 0..{n_classes - 1}")
-    cfg = config.prior
+    cfg = loaded.config.prior
     settings = {
         "n": n,
         "class": -1 if class_id is None else class_id,
@@ -161,13 +205,13 @@ def sample_prior(
         "choice_temperature": cfg.choice_temperature if choice_temperature is None else choice_temperature,
         "sampling_temperature": sampling_temperature or cfg.sampling_temperature,
         "seed": seed,
-        "prior_run": os.fspath(Path(run_path).resolve()),
-        "prior_step": step,
-        "weights": weights,
+        "prior_run": os.fspath(loaded.path.resolve()),
+        "prior_step": loaded.step,
+        "weights": loaded.weights,
     }
     generator = torch.Generator().manual_seed(seed)
     grid = tokenizer.grid
-    outs: dict[str, list] = {"tokens": [], "series": [], "step_tokens": [], "step_series": []}
+    outs: dict[str, list] = {"tokens": [], "series": [], "step_tokens": [], "step_series": [], "step_guesses": []}
     for start in range(0, n, batch_size):
         b = min(batch_size, n - start)
         labels = None if class_id is None else torch.full((b,), class_id, dtype=torch.long)
@@ -180,8 +224,11 @@ def sample_prior(
         if record_steps:
             t = dec.step_tokens.shape[0]
             outs["step_tokens"].append(dec.step_tokens.view(t, b, grid.height, grid.width))
-            guesses = dec.step_guesses.reshape(t * b, grid.height, grid.width)
-            outs["step_series"].append(tokenizer.decode_tokens(guesses).view(t, b, -1))
+            guesses = dec.step_guesses.reshape(t, b, grid.height, grid.width)
+            outs["step_guesses"].append(guesses)
+            if decode_steps:
+                decoded = tokenizer.decode_tokens(guesses.reshape(t * b, grid.height, grid.width))
+                outs["step_series"].append(decoded.view(t, b, -1))
     classes = np.full(n, settings["class"], dtype=np.int64)
     return Generations(
         series=torch.cat(outs["series"]).float().numpy(),
@@ -189,7 +236,8 @@ def sample_prior(
         classes=classes,
         settings=settings,
         step_tokens=torch.cat(outs["step_tokens"], dim=1).numpy() if record_steps else None,
-        step_series=torch.cat(outs["step_series"], dim=1).float().numpy() if record_steps else None,
+        step_series=torch.cat(outs["step_series"], dim=1).float().numpy() if record_steps and decode_steps else None,
+        step_guesses=torch.cat(outs["step_guesses"], dim=1).numpy() if record_steps else None,
     )
 
 

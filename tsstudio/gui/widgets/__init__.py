@@ -1,0 +1,1 @@
+"""Reusable plot widgets shared by the views (token grid, series small multiples, spectrogram)."""
