@@ -35,6 +35,7 @@ def test_a_finished_tokenizer_is_accepted_with_its_config(runs) -> None:  # noqa
     run = finished_tokenizer(runs["done"])
     assert run.dataset == "CBF" and run.step == 3 and run.preset == "regular"
     assert run.config["quantizer"]["codebook_size"] == 16
+    assert (run.length, run.n_classes, run.codebook_size, run.token_grid) == (128, 3, 16, (5, 8))
     assert "done" in run.label and "CBF" in run.label
 
 

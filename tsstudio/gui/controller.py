@@ -199,8 +199,43 @@ class AppController(QObject):
                 raise TsstudioError(f"{target.name} holds no checkpoint to resume from")
             config = from_dict(run.config)
             data_dir = run.attrs.get("data_dir") or self.data_dir_for(config.data.dataset)
+            kind, tokenizer_run = run.kind, str(run.attrs.get("tokenizer_run", ""))
+        if kind == "prior":
+            return self._resume_prior(config, target, tokenizer_run, data_dir or None, checkpoint[2])
         self.jobs = [j for j in self.jobs if j.path != target]
         job = TrainingJob(config, target, data_dir=data_dir or None, resume_state=checkpoint[2], parent=self)
+        return self._launch(job)
+
+    def start_prior(
+        self, config: RunConfig, tokenizer_run: str | os.PathLike[str] | None, path: str | os.PathLike[str] | None = None
+    ) -> TrainingJob:
+        """Train the prior `config` on a finished tokenizer run into a new run file (as `tsstudio prior`).
+
+        Raises TsstudioError, nothing started, when the tokenizer file is missing or is not a
+        finished tokenizer run.
+        """
+        from tsstudio.gui.prior_job import PriorTrainingJob
+        from tsstudio.store.tokenizer_runs import finished_tokenizer
+
+        if not tokenizer_run:
+            raise TsstudioError("a prior needs a tokenizer run: pick a finished tokenizer run in the Configure tab")
+        tokenizer = finished_tokenizer(tokenizer_run)
+        out = Path(path) if path else self.new_run_path(config)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        job = PriorTrainingJob(config, out, tokenizer_run=tokenizer.path.resolve(),
+                               data_dir=self.data_dir_for(config.data.dataset), parent=self)
+        return self._launch(job)
+
+    def _resume_prior(
+        self, config: RunConfig, target: Path, tokenizer_run: str, data_dir: str | None, state: bytes
+    ) -> TrainingJob:
+        """Continue a stopped prior run on the tokenizer run it was trained on."""
+        from tsstudio.gui.prior_job import PriorTrainingJob
+        from tsstudio.store.tokenizer_runs import finished_tokenizer
+
+        finished_tokenizer(tokenizer_run)  # gone or changed since: say so before anything starts
+        self.jobs = [j for j in self.jobs if j.path != target]
+        job = PriorTrainingJob(config, target, tokenizer_run=tokenizer_run, data_dir=data_dir, resume_state=state, parent=self)
         return self._launch(job)
 
     def _launch(self, job: TrainingJob) -> TrainingJob:

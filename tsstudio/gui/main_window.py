@@ -266,7 +266,10 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(2)
             return None
         try:
-            job = self.controller.start_training(config)
+            if self._has_form and getattr(self.config_form, "run_kind", lambda: "tokenizer")() == "prior":
+                job = self.controller.start_prior(config, self.config_form.tokenizer_run())
+            else:
+                job = self.controller.start_training(config)
         except (TsstudioError, OSError) as exc:
             self.show_error("Cannot start training", str(exc))
             return None

@@ -25,6 +25,10 @@ class TokenizerRun:
     preset: str
     step: int
     config: dict[str, Any] = field(default_factory=dict)
+    length: int = 0  # series length of its dataset
+    n_classes: int = 0
+    codebook_size: int = 0
+    token_grid: tuple[int, int] = (0, 0)  # (H, W)
 
     @property
     def label(self) -> str:
@@ -40,7 +44,7 @@ def finished_tokenizer(path: str | os.PathLike[str]) -> TokenizerRun:
     try:
         with RunFile.open(p) as run:
             kind, status, config = run.kind, run.status, run.config
-            dataset, preset, step = run.dataset, run.preset or "", run.step
+            dataset, preset, step, attrs = run.dataset, run.preset or "", run.step, run.attrs
     except RunFileError as exc:
         raise TsstudioError(f"{exc}; a prior trains on a finished tokenizer run") from None
     if kind != "tokenizer":
@@ -49,7 +53,10 @@ def finished_tokenizer(path: str | os.PathLike[str]) -> TokenizerRun:
     if status != "finished":
         raise TsstudioError(f"{p.name}: the tokenizer run is {status or 'of unknown status'}, not finished; "
                             "finish (resume) it before training a prior on it")
-    return TokenizerRun(p, dataset, preset, step, config)
+    grid = tuple(int(v) for v in attrs.get("token_grid", (0, 0)))
+    return TokenizerRun(p, dataset, preset, step, config, length=int(attrs.get("length", 0)),
+                        n_classes=int(attrs.get("n_classes", 0)), codebook_size=int(attrs.get("codebook_size", 0)),
+                        token_grid=(grid[0], grid[1]) if len(grid) == 2 else (0, 0))
 
 
 def finished_tokenizers(folder: str | os.PathLike[str]) -> list[TokenizerRun]:
