@@ -113,6 +113,9 @@ def test_a_prior_trained_from_the_app_is_the_cli_s_run(qtbot, window: MainWindow
         assert app_run.latest_checkpoint() is not None and app_run.latest_checkpoint()[0] == 4
         assert app_run.snapshots()["recon"].shape[1:] == (6, 128)
     assert _names(job.path) == _names(cli)  # the same datasets: weights, checkpoints, snapshots, metrics
+    view = window.training_view  # the app followed its job with the prior's panels
+    assert view.path == job.path
+    qtbot.waitUntil(lambda: view.shows_prior_panels() and view.prior_panels.sample_count() == 6, timeout=10_000)
     assert not form.set_tokenizer_run(job.path)  # a prior is no tokenizer to train a prior on
     assert "is a prior run, not a tokenizer run" in form.error()
 
@@ -148,3 +151,41 @@ def test_a_tokenizer_run_that_is_not_finished_is_refused(qtbot, window: MainWind
     with pytest.raises(TsstudioError, match="stopped, not finished"):  # the controller checks too
         window.controller.start_prior(load_preset("maskgit", kind="prior"), stopped)
     assert not window.controller.jobs and not _boxes(window)
+
+
+@pytest.fixture(scope="module")
+def prior_run(tmp_path_factory, finished_run: Path) -> Path:  # noqa: ANN001
+    """A small finished prior, trained by the CLI on the session's tokenizer run."""
+    path = tmp_path_factory.mktemp("prior") / "prior.h5"
+    sets = [a for k, v in PRIOR_VALUES.items() if k != "trainer.max_steps" for a in ("--set", f"{k}={v}")]
+    assert main(["prior", "--tokenizer", str(finished_run), "--max-steps", "4", "--out", str(path), "--quiet", *sets]) == 0
+    return path
+
+
+def test_the_training_view_shows_each_kind_s_own_panels(qtbot, workspace: Path, prior_run: Path,  # noqa: ANN001
+                                                        finished_run: Path) -> None:
+    from tsstudio.gui.training_view import TrainingView
+
+    view = TrainingView(AppController(workspace))
+    qtbot.addWidget(view)
+    view.resize(1366, 700)
+    view.show()
+    view.show_run(prior_run)
+    panels = view.prior_panels
+    qtbot.waitUntil(lambda: view.shows_prior_panels() and panels.sample_count() == 6, timeout=10_000)
+    assert len(panels.loss.line.yData) == 4 and len(panels.loss.val.yData) >= 1  # loss, train and test
+    assert len(panels.accuracy.line.yData) == 4 and len(panels.accuracy.val.yData) >= 1  # masked-token accuracy
+    assert 0 <= panels.accuracy.line.yData.min() <= panels.accuracy.line.yData.max() <= 1
+    assert len(panels.lr_curve.yData) == 4
+    with RunFile.open(prior_run) as run:
+        snaps = run.snapshots(last=1)
+    assert (panels.sample_curves[0].yData == snaps["recon"][-1][0]).all()  # the decoded samples, as stored
+    assert panels.spec_images[0].image is not None and panels.spec_images[0].image.shape[0] == 5  # n_fft 8: 5 bins
+    assert f"step {int(snaps['steps'][-1])}" in panels.samples_title.text
+    assert "sample perplexity" in panels.headline.text()
+
+    view.show_run(finished_run)  # a tokenizer run: the tokenizer's panels again
+    qtbot.waitUntil(lambda: bool(view.loss_curves), timeout=10_000)
+    assert not view.shows_prior_panels() and view.stack.currentIndex() == 1
+    assert panels.sample_count() == 0  # the prior's panels were emptied
+    view.close()
