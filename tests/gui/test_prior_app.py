@@ -189,3 +189,32 @@ def test_the_training_view_shows_each_kind_s_own_panels(qtbot, workspace: Path, 
     assert not view.shows_prior_panels() and view.stack.currentIndex() == 1
     assert panels.sample_count() == 0  # the prior's panels were emptied
     view.close()
+
+
+def test_a_prior_stops_and_resumes_like_a_tokenizer(qtbot, window: MainWindow, workspace: Path) -> None:  # noqa: ANN001
+    form = _prior_form(qtbot, window)
+    assert form.set_tokenizer_run(workspace / "tok.h5")
+    for key, value in {**PRIOR_VALUES, "trainer.max_steps": 60, "trainer.checkpoint_every_steps": 500}.items():
+        form.set_value(key, value)
+    job = window.start_training()
+    assert job is not None and job.kind == "prior"
+    qtbot.waitUntil(lambda: job.read(10**9).step >= 2, timeout=TRAIN_TIMEOUT_MS)
+    view = window.training_view
+    view.stop()
+    with qtbot.waitSignal(job.finished, timeout=TRAIN_TIMEOUT_MS) as blocker:
+        pass
+    assert blocker.args[0] == "stopped"
+    with RunFile.open(job.path) as run:
+        stopped_at = run.step
+        assert run.status == "stopped" and 2 <= stopped_at < 60 and run.latest_checkpoint()[0] == stopped_at
+    qtbot.waitUntil(lambda: view.resume_button.isEnabled(), timeout=10_000)
+    view.resume_button.click()
+    resumed = window.controller.job_for(job.path)
+    assert resumed is not None and resumed is not job and resumed.kind == "prior"
+    with qtbot.waitSignal(resumed.finished, timeout=TRAIN_TIMEOUT_MS) as blocker:
+        pass
+    assert blocker.args[0] == "finished"
+    with RunFile.open(job.path) as run:
+        assert run.kind == "prior" and run.status == "finished" and run.step == 60
+        assert int(run.attrs["resumed_from_step"]) == stopped_at
+        assert run.attrs["tokenizer_run"] == str((workspace / "tok.h5").resolve())

@@ -93,7 +93,7 @@ class PriorPanels(QWidget):
         controls.addWidget(self.headline)
         layout.addLayout(controls)
 
-        self.loss_plot = pg.PlotWidget(title="Loss (masked-token cross-entropy)", axisItems={"left": LogAxis("left")})
+        self.loss_plot = pg.PlotWidget(title="Loss (masked tokens)", axisItems={"left": LogAxis("left")})
         self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLogMode(y=True)
