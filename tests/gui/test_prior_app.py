@@ -208,6 +208,11 @@ def test_a_prior_stops_and_resumes_like_a_tokenizer(qtbot, window: MainWindow, w
         stopped_at = run.step
         assert run.status == "stopped" and 2 <= stopped_at < 60 and run.latest_checkpoint()[0] == stopped_at
     qtbot.waitUntil(lambda: view.resume_button.isEnabled(), timeout=10_000)
+    tok = workspace / "tok.h5"
+    tok.rename(workspace / "away.h5")  # its tokenizer gone: the resume is refused, in one line
+    view.resume_button.click()
+    assert "tok.h5: tokenizer run file not found" in view.status_label.text() and not window.controller.jobs
+    (workspace / "away.h5").rename(tok)
     view.resume_button.click()
     resumed = window.controller.job_for(job.path)
     assert resumed is not None and resumed is not job and resumed.kind == "prior"

@@ -29,6 +29,14 @@ def default_workspace() -> Path:
     return user_data_dir() / "workspace"
 
 
+def _run_kind(path: Path) -> str:
+    """The kind a run file records (`tokenizer` / `prior`); raises RunFileError if it cannot be read."""
+    from tsstudio.store import RunFile
+
+    with RunFile.open(path) as run:
+        return run.kind
+
+
 def run_file_name(dataset: str, preset: str, when: _dt.datetime | None = None) -> str:
     """`<dataset>-<preset>-<YYYYmmdd-HHMMSS>.h5`, with characters unsafe in file names replaced."""
     stamp = (when or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
@@ -188,6 +196,8 @@ class AppController(QObject):
         from tsstudio.store import RunFile
 
         target = Path(path)
+        if not self.is_training(target) and _run_kind(target) == "prior":  # resumes on its own tokenizer run
+            return self._resume_prior(target)
         if self.is_training(target):
             raise TsstudioError(f"{target.name} is already training")
         with RunFile.open(target) as run:
@@ -199,9 +209,6 @@ class AppController(QObject):
                 raise TsstudioError(f"{target.name} holds no checkpoint to resume from")
             config = from_dict(run.config)
             data_dir = run.attrs.get("data_dir") or self.data_dir_for(config.data.dataset)
-            kind, tokenizer_run = run.kind, str(run.attrs.get("tokenizer_run", ""))
-        if kind == "prior":
-            return self._resume_prior(config, target, tokenizer_run, data_dir or None, checkpoint[2])
         self.jobs = [j for j in self.jobs if j.path != target]
         job = TrainingJob(config, target, data_dir=data_dir or None, resume_state=checkpoint[2], parent=self)
         return self._launch(job)
@@ -226,16 +233,29 @@ class AppController(QObject):
                                data_dir=self.data_dir_for(config.data.dataset), parent=self)
         return self._launch(job)
 
-    def _resume_prior(
-        self, config: RunConfig, target: Path, tokenizer_run: str, data_dir: str | None, state: bytes
-    ) -> TrainingJob:
-        """Continue a stopped prior run on the tokenizer run it was trained on."""
+    def _resume_prior(self, target: Path) -> TrainingJob:
+        """Continue a stopped or interrupted prior run in place, on the tokenizer run it was trained on."""
+        from tsstudio.config.io import from_dict
         from tsstudio.gui.prior_job import PriorTrainingJob
+        from tsstudio.store import RunFile
         from tsstudio.store.tokenizer_runs import finished_tokenizer
 
+        if self.is_training(target):
+            raise TsstudioError(f"{target.name} is already training")
+        with RunFile.open(target) as run:
+            status, checkpoint, attrs = run.status, run.latest_checkpoint(), run.attrs
+            config = from_dict(run.config)
+        if status in ("running", "finished"):
+            raise TsstudioError(f"{target.name} is {status}; only stopped or interrupted runs can be resumed")
+        if checkpoint is None:
+            raise TsstudioError(f"{target.name} holds no checkpoint to resume from")
+        tokenizer_run = str(attrs.get("tokenizer_run", ""))
         finished_tokenizer(tokenizer_run)  # gone or changed since: say so before anything starts
+        data_dir = attrs.get("data_dir") or self.data_dir_for(config.data.dataset)
+        state = checkpoint[2]
         self.jobs = [j for j in self.jobs if j.path != target]
-        job = PriorTrainingJob(config, target, tokenizer_run=tokenizer_run, data_dir=data_dir, resume_state=state, parent=self)
+        job = PriorTrainingJob(config, target, tokenizer_run=tokenizer_run, data_dir=data_dir or None, resume_state=state,
+                               parent=self)
         return self._launch(job)
 
     def _launch(self, job: TrainingJob) -> TrainingJob:
