@@ -198,8 +198,9 @@ def test_a_prior_stops_and_resumes_like_a_tokenizer(qtbot, window: MainWindow, w
         form.set_value(key, value)
     job = window.start_training()
     assert job is not None and job.kind == "prior"
-    qtbot.waitUntil(lambda: job.read(10**9).step >= 2, timeout=TRAIN_TIMEOUT_MS)
     view = window.training_view
+    assert view.path == job.path and view.shows_prior_panels()  # live, from the job, before its first step
+    qtbot.waitUntil(lambda: job.read(10**9).step >= 2, timeout=TRAIN_TIMEOUT_MS)
     view.stop()
     with qtbot.waitSignal(job.finished, timeout=TRAIN_TIMEOUT_MS) as blocker:
         pass

@@ -4,6 +4,12 @@ Every edit rebuilds and validates the whole configuration with `from_dict` (micr
 first error in red and marks its field, and emits `validityChanged` when validity flips. Derived
 facts for the selected dataset (token grid, downsample rate, device/precision) are computed
 inline; the parameter count builds the modules on torch's meta device on a worker, debounced.
+
+The run kind picks what Start trains. A tokenizer edits every section with the tokenizer presets;
+a prior picks a finished tokenizer run (of the workspace, or a file), takes that run's
+configuration with a prior preset (as `tsstudio prior --tokenizer RUN --preset P`), and edits only
+the `prior` and `trainer` sections; its facts are the tokenizer's token grid, the transformer's
+sequence length and the prior's parameter count.
 """
 
 from __future__ import annotations
