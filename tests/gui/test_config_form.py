@@ -160,3 +160,16 @@ def test_derived_facts_follow_the_selected_dataset(qtbot, tmp_path: Path) -> Non
     combo.activated.emit(combo.currentIndex())
     assert controller.dataset_name == "CBF"
     qtbot.waitUntil(lambda: "5 × 8" in form.facts_text(), timeout=5000)
+
+
+def test_a_collapsed_section_expands_to_its_fields_in_two_columns(qtbot) -> None:
+    form = make_form(qtbot, StubController())
+    form.resize(1300, 700)
+    form.show()
+    qtbot.waitExposed(form)
+    box = form._sections["prior"]
+    assert form._columns == 2 and not box.isExpanded()
+    form.section_headers()["prior"].click()
+    content = box.content()
+    qtbot.waitUntil(lambda: content.height() >= content.minimumSizeHint().height(), timeout=3000)  # was 8 px
+    assert form.field_editor("prior.hidden_dim").isVisible()

@@ -4,6 +4,12 @@ Every edit rebuilds and validates the whole configuration with `from_dict` (micr
 first error in red and marks its field, and emits `validityChanged` when validity flips. Derived
 facts for the selected dataset (token grid, downsample rate, device/precision) are computed
 inline; the parameter count builds the modules on torch's meta device on a worker, debounced.
+
+The run kind picks what Start trains. A tokenizer edits every section with the tokenizer presets;
+a prior picks a finished tokenizer run (of the workspace, or a file), takes that run's
+configuration with a prior preset (as `tsstudio prior --tokenizer RUN --preset P`), and edits only
+the `prior` and `trainer` sections; its facts are the tokenizer's token grid, the transformer's
+sequence length and the prior's parameter count.
 """
 
 from __future__ import annotations
@@ -40,14 +46,19 @@ from superqt import QCollapsible, QElidingLabel  # noqa: E402
 
 # isort: on
 from tsstudio.config.io import allowed, from_dict, load_yaml, save_yaml, to_dict  # noqa: E402
-from tsstudio.config.presets import list_presets, load_preset  # noqa: E402
+from tsstudio.config.presets import list_presets, load_preset, preset_overrides  # noqa: E402
 from tsstudio.config.schema import RunConfig  # noqa: E402
 from tsstudio.data import BUILTIN_DATASET, DatasetInfo  # noqa: E402
 from tsstudio.errors import ConfigError, TsstudioError  # noqa: E402
 from tsstudio.gui.augment_view import OrderedCheckList  # noqa: E402
 from tsstudio.gui.datasets_view import ERROR_COLOR, controller_dirs, run_in_thread, scan_datasets  # noqa: E402
+from tsstudio.store.tokenizer_runs import TokenizerRun, finished_tokenizer, finished_tokenizers  # noqa: E402
 
-__all__ = ["ConfigForm", "count_parameters"]
+__all__ = ["RUN_KINDS", "ConfigForm", "count_parameters", "count_prior_parameters"]
+
+RUN_KINDS = ("tokenizer", "prior")
+PRIOR_SECTIONS = ("prior", "trainer")  # what a prior run sets itself; the rest comes from its tokenizer
+NO_TOKENIZER = "Pick the tokenizer run to train the prior on (a finished run of the workspace, or File…)"
 
 _EXPANDED = ("data", "stft", "encoder", "quantizer", "ssl", "trainer")
 _LAST_DIR_KEY = "config_form/last_dir"
@@ -67,6 +78,17 @@ def count_parameters(config: RunConfig, length: int) -> tuple[int, int]:
         if config.ssl.method != "none":
             head = sum(p.numel() for p in SSLHead(config.ssl, config.encoder.dim).parameters())
     return int(tokenizer), int(head)
+
+
+def count_prior_parameters(config: RunConfig, n_tokens: int, n_classes: int) -> int:
+    """Trainable parameters of the prior `config.prior` on a tokenizer with `config`'s codebook."""
+    import torch
+
+    from tsstudio.models.maskgit import MaskGITPrior
+
+    codebook = torch.randn(config.quantizer.codebook_size, config.encoder.dim)
+    prior = MaskGITPrior(n_tokens, n_classes, codebook, config.prior)
+    return int(sum(p.numel() for p in prior.parameters() if p.requires_grad))
 
 
 def _fmt_float(value: float) -> str:
@@ -160,6 +182,7 @@ class ConfigForm(QWidget):
 
     validityChanged = Signal(bool)
     configChanged = Signal()
+    runKindChanged = Signal(str)
 
     def __init__(self, controller: QObject, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -179,6 +202,11 @@ class ConfigForm(QWidget):
         self._devices: dict[tuple[str, str], str] = {}
         self._facts_plain = ""
         self._bad_key: str | None = None
+        self._kind = "tokenizer"
+        self._kind_configs: dict[str, RunConfig] = {}
+        self._tokenizer: TokenizerRun | None = None
+        self._tokenizer_error = ""
+        self._tokenizer_token = 0
         self._count_timer = QTimer(self, singleShot=True, interval=250)  # debounce: one count per pause in typing
         self._count_timer.timeout.connect(self._start_count)
         self._build()
@@ -190,15 +218,19 @@ class ConfigForm(QWidget):
         start.data.dataset = getattr(controller, "dataset_name", "") or BUILTIN_DATASET
         self.set_config(start)
         self.refresh_datasets()
+        for name in ("runsChanged", "workspaceChanged"):
+            if hasattr(controller, name):
+                getattr(controller, name).connect(self.refresh_tokenizers)
 
     # ------------------------------------------------------------------ layout
 
     def _build(self) -> None:
+        self.kind_combo = QComboBox(toolTip="What Start trains: a tokenizer (stage 1), or a prior on a finished tokenizer")
+        for kind in RUN_KINDS:
+            self.kind_combo.addItem(kind, kind)
+        self.kind_combo.activated.connect(lambda index: self.set_run_kind(self.kind_combo.itemData(index)))
         self.preset_combo = QComboBox(toolTip="Fill the form with a preset (the method's published configurations first)")
-        for info in list_presets():
-            self.preset_combo.addItem(info.name, info.name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
-        self.preset_combo.addItem("custom", "custom")
+        self._fill_presets("tokenizer")
         self.preset_combo.activated.connect(self._on_preset_chosen)
         self.load_button = QPushButton("Load YAML…")
         self.load_button.clicked.connect(self._choose_load)
@@ -208,6 +240,9 @@ class ConfigForm(QWidget):
         self.preset_combo.setMinimumWidth(180)
         self.preset_note = QElidingLabel()
         self.preset_note.setEnabled(False)
+        top.addWidget(QLabel("Run"))
+        top.addWidget(self.kind_combo)
+        top.addSpacing(8)
         top.addWidget(QLabel("Preset"))
         top.addWidget(self.preset_combo)
         top.addWidget(self.preset_note, 1)
@@ -271,19 +306,45 @@ class ConfigForm(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self._build_tokenizer_row())
         layout.addWidget(scroll, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.facts)
+
+    def _build_tokenizer_row(self) -> QWidget:
+        """The prior's tokenizer run: a finished run of the workspace, or a file (prior kind only)."""
+        row = QWidget()
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.tokenizer_combo = QComboBox(toolTip="The finished tokenizer run whose tokens the prior learns")
+        self.tokenizer_combo.setMinimumWidth(420)
+        self.tokenizer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.tokenizer_combo.activated.connect(self._on_tokenizer_chosen)
+        self.tokenizer_file_button = QPushButton("File…")
+        self.tokenizer_file_button.setToolTip("Train the prior on a tokenizer run file outside the workspace")
+        self.tokenizer_file_button.clicked.connect(self._choose_tokenizer_file)
+        self.tokenizer_note = QElidingLabel()
+        self.tokenizer_note.setEnabled(False)
+        box.addWidget(QLabel("Tokenizer run"))
+        box.addWidget(self.tokenizer_combo)
+        box.addWidget(self.tokenizer_file_button)
+        box.addWidget(self.tokenizer_note, 1)
+        row.setVisible(False)
+        self.tokenizer_row = row
+        return row
 
     def _arrange(self, columns: int) -> None:
         """Sections in `columns` independent columns, split where the field count is balanced."""
         if columns == self._columns:
             return
         self._columns = columns
+        for box in self._sections.values():  # removeWidget, not takeAt: a taken box never grows when expanded
+            for layout in self._column_layouts:
+                layout.removeWidget(box)
         for layout in self._column_layouts:
             while layout.count():
                 layout.takeAt(0)
-        sizes = [len(dataclasses.fields(cls)) + 2 for _name, cls, _doc in _sections()]
+        sizes = [len(dataclasses.fields(cls)) + 2 if self._shows(name) else 0 for name, cls, _doc in _sections()]
         total, running, column = sum(sizes), 0, 0
         for box, size in zip(self._sections.values(), sizes):
             if columns > 1 and column == 0 and running >= total / 2:
@@ -293,6 +354,10 @@ class ConfigForm(QWidget):
         for layout in self._column_layouts:
             layout.addStretch(1)
         self._column_widgets[1].setVisible(columns > 1)
+
+    def _shows(self, section: str) -> bool:
+        """Whether the run kind edits `section` (a prior takes the rest from its tokenizer)."""
+        return self._kind == "tokenizer" or section in PRIOR_SECTIONS
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         """Two columns of sections when there is room for them."""
@@ -435,6 +500,139 @@ class ConfigForm(QWidget):
         self._show_message(f"Saved {path}")
         return True
 
+    # ------------------------------------------------------------------ run kind and tokenizer run
+
+    def run_kind(self) -> str:
+        """What Start trains: `tokenizer` or `prior`."""
+        return self._kind
+
+    def set_run_kind(self, kind: str) -> None:
+        """Switch between a tokenizer and a prior run; each kind keeps its own last configuration."""
+        if kind not in RUN_KINDS:
+            raise ValueError(f"run kind {kind!r}: expected one of {', '.join(RUN_KINDS)}")
+        if kind == self._kind:
+            return
+        if self._config is not None:
+            self._kind_configs[self._kind] = self._config
+        self._kind = kind
+        self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind))
+        self._fill_presets(kind)
+        self.tokenizer_row.setVisible(kind == "prior")
+        for name, box in self._sections.items():
+            box.setVisible(self._shows(name))
+        if kind == "prior":
+            self._sections["prior"].expand(animate=False)
+            self.refresh_tokenizers()
+        columns, self._columns = self._columns, 0
+        self._arrange(columns or 1)
+        saved = self._kind_configs.get(kind)
+        if saved is not None:
+            self.set_config(saved)
+        else:
+            self.apply_preset(self.preset_names()[0])
+        self.runKindChanged.emit(kind)
+
+    def preset_names(self) -> list[str]:
+        """The presets offered for the current run kind (without `custom`)."""
+        names = [self.preset_combo.itemData(i) for i in range(self.preset_combo.count())]
+        return [n for n in names if n != "custom"]
+
+    def _fill_presets(self, kind: str) -> None:
+        """Only the presets of `kind`: a tokenizer preset means nothing to a prior, and back."""
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.clear()
+        for info in list_presets():
+            if info.kind == kind:
+                self.preset_combo.addItem(info.name, info.name)
+                self.preset_combo.setItemData(self.preset_combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
+        self.preset_combo.addItem("custom", "custom")
+        self.preset_combo.blockSignals(False)
+
+    def tokenizer_run(self) -> Path | None:
+        """The accepted tokenizer run of a prior (None until a finished one is picked)."""
+        return self._tokenizer.path if self._tokenizer is not None else None
+
+    def tokenizer_choices(self) -> list[str]:
+        """Paths the tokenizer box offers (the workspace's finished tokenizer runs, then picked files)."""
+        return [str(self.tokenizer_combo.itemData(i)) for i in range(self.tokenizer_combo.count())
+                if self.tokenizer_combo.itemData(i)]
+
+    def set_tokenizer_run(self, path: str | os.PathLike[str]) -> bool:
+        """Train the prior on the tokenizer run at `path`: the form takes the tokenizer's configuration
+        with the chosen prior preset (what `tsstudio prior --tokenizer` trains). A missing file or one
+        that is not a finished tokenizer run is refused with its one-line reason. Returns success."""
+        try:
+            run = finished_tokenizer(path)
+        except TsstudioError as exc:
+            self._tokenizer, self._tokenizer_error = None, str(exc)
+            self.tokenizer_note.setText("")
+            self._validate()
+            return False
+        self._tokenizer, self._tokenizer_error = run, ""
+        self._add_tokenizer_item(run)
+        note = f"{run.dataset} · token grid {run.token_grid[0]} × {run.token_grid[1]} · K {run.codebook_size}"
+        self.tokenizer_note.setText(note)
+        self.tokenizer_note.setToolTip(str(run.path))
+        preset = self._preset if self._preset in self.preset_names() else self.preset_names()[0]
+        self.apply_preset(preset)
+        return True
+
+    def refresh_tokenizers(self, *_args: Any) -> None:
+        """Re-list the workspace's finished tokenizer runs (off the UI thread)."""
+        if self._kind != "prior":
+            return
+        workspace = getattr(self.controller, "workspace", None)
+        if workspace is None:
+            return
+        self._tokenizer_token += 1
+        self._pending += 1
+        run_in_thread(lambda: finished_tokenizers(workspace), self._tokenizer_token, self._on_tokenizers_listed)
+
+    def _on_tokenizers_listed(self, answer: tuple[int, Any, str]) -> None:
+        token, runs, error = answer
+        self._pending -= 1
+        if token != self._tokenizer_token or error:
+            return
+        picked = [self.tokenizer_combo.itemData(i) for i in range(self.tokenizer_combo.count())]
+        keep = [p for p in picked if p and p not in {str(r.path) for r in runs}]  # files picked outside the workspace
+        self.tokenizer_combo.blockSignals(True)
+        self.tokenizer_combo.clear()
+        self.tokenizer_combo.addItem("— pick a finished tokenizer run —", "")
+        for run in runs:
+            self.tokenizer_combo.addItem(run.label, str(run.path))
+        for path in keep:
+            self.tokenizer_combo.addItem(Path(path).name, path)
+        self.tokenizer_combo.blockSignals(False)
+        self._select_tokenizer_item()
+
+    def _add_tokenizer_item(self, run: TokenizerRun) -> None:
+        if self.tokenizer_combo.findData(str(run.path)) < 0:
+            if self.tokenizer_combo.count() == 0:
+                self.tokenizer_combo.addItem("— pick a finished tokenizer run —", "")
+            self.tokenizer_combo.addItem(run.label, str(run.path))
+        self._select_tokenizer_item()
+
+    def _select_tokenizer_item(self) -> None:
+        index = self.tokenizer_combo.findData(str(self._tokenizer.path)) if self._tokenizer is not None else 0
+        self.tokenizer_combo.blockSignals(True)
+        self.tokenizer_combo.setCurrentIndex(max(index, 0))
+        self.tokenizer_combo.blockSignals(False)
+
+    def _on_tokenizer_chosen(self, index: int) -> None:
+        path = self.tokenizer_combo.itemData(index)
+        if path:
+            self.set_tokenizer_run(path)
+        else:
+            self._tokenizer, self._tokenizer_error = None, ""
+            self.tokenizer_note.setText("")
+            self._validate()
+
+    def _choose_tokenizer_file(self) -> None:
+        start = str(getattr(self.controller, "workspace", "") or self._last_dir())
+        path, _ = QFileDialog.getOpenFileName(self, "Tokenizer run", start, "Run files (*.h5);;All files (*)")
+        if path:
+            self.set_tokenizer_run(path)
+
     def dataset_length(self) -> int | None:
         """Series length of the configured dataset from the listing (None while unknown)."""
         return self._length(self._fields["data.dataset"].get())
@@ -468,11 +666,17 @@ class ConfigForm(QWidget):
     def apply_preset(self, name: str) -> None:
         """Fill the form with preset `name`, keeping the selected dataset."""
         try:
-            config = load_preset(name)
+            if self._kind == "prior":
+                from tsstudio.sweep.runner import prior_config
+
+                preset_overrides(name, kind="prior")  # a tokenizer preset is refused here, not half applied
+                config = prior_config(self._tokenizer.config if self._tokenizer else to_dict(RunConfig()), name)
+            else:
+                config = load_preset(name, kind="tokenizer")
+                config.data.dataset = self._fields["data.dataset"].get() or config.data.dataset
         except TsstudioError as exc:
             self._show_message(str(exc), error=True)
             return
-        config.data.dataset = self._fields["data.dataset"].get() or config.data.dataset
         self.set_config(config)
         if self._valid:
             self._show_message(f"Preset {name} applied")
@@ -551,6 +755,8 @@ class ConfigForm(QWidget):
         """Build and validate the configuration; raise ConfigError naming the key."""
         config = from_dict(self._raw_values())  # the core's validate: the CLI and the form agree
         self._runs_on(config)  # an absent device is an error here, not at Start
+        if self._kind == "prior" and self._tokenizer is None:
+            raise ConfigError(self._tokenizer_error or NO_TOKENIZER)
         return config
 
     def _runs_on(self, config: RunConfig) -> str:
@@ -607,6 +813,9 @@ class ConfigForm(QWidget):
 
     def _update_facts(self) -> None:
         config = self._config
+        if self._kind == "prior":
+            self._update_prior_facts(config)
+            return
         if config is None:
             self._set_facts(["Fix the configuration to see its token grid and size."])
             return
@@ -646,11 +855,43 @@ class ConfigForm(QWidget):
         lines.append(f"runs on: {self._runs_on(config)}")
         self._set_facts(lines)
 
+    def _prior_count_key(self, config: RunConfig, run: TokenizerRun) -> str:
+        d = to_dict(config)
+        return json.dumps(["prior", run.token_grid, run.n_classes, d["quantizer"]["codebook_size"], d["encoder"]["dim"],
+                           d["prior"]], sort_keys=True)
+
+    def _update_prior_facts(self, config: RunConfig | None) -> None:
+        """A prior's facts: its tokenizer's token grid, the transformer's sequence length and size."""
+        run = self._tokenizer
+        if config is None or run is None:
+            self._set_facts(["Pick a finished tokenizer run and fix the configuration to see the prior's size."])
+            return
+        h, w = run.token_grid
+        lines = [
+            f"<b>{run.dataset}</b> (length {run.length}, {run.n_classes} classes) via <b>{run.path.stem}</b>: "
+            f"token grid <b>{h} × {w}</b> = {h * w} tokens, codebook K = {run.codebook_size}",
+            f"sequence length <b>{h * w + 1}</b> ({h * w} tokens + class token) · variant {config.prior.variant} · "
+            f"{config.prior.decoding_steps} decoding steps",
+        ]
+        counted = self._counts.get(self._prior_count_key(config, run))
+        if counted is None:
+            lines.append("parameters: counting…")
+            self._count_timer.start()
+        elif isinstance(counted, str):
+            lines.append(f"<span style='color:{ERROR_COLOR}'>parameters: {counted}</span>")
+        else:
+            lines.append(f"parameters: <b>{_fmt_count(counted[0])}</b> (prior; the tokenizer stays frozen)")
+        lines.append(f"runs on: {self._runs_on(config)}")
+        self._set_facts(lines)
+
     def _set_facts(self, lines: list[str]) -> None:
         self.facts.setText("<br>".join(lines))
         self._facts_plain = "\n".join(re.sub(r"<[^>]+>", "", line) for line in lines)
 
     def _start_count(self) -> None:
+        if self._kind == "prior":
+            self._start_prior_count()
+            return
         config = self._config
         length = self._length(config.data.dataset) if config is not None else None
         if config is None or length is None:
@@ -662,6 +903,35 @@ class ConfigForm(QWidget):
         self._pending += 1
         snapshot = from_dict(to_dict(config))
         run_in_thread(lambda: (key, count_parameters(snapshot, length)), self._count_token, self._on_counted)
+
+    def _start_prior_count(self) -> None:
+        config, run = self._config, self._tokenizer
+        if config is None or run is None:
+            return
+        key = self._prior_count_key(config, run)
+        if key in self._counts:
+            return
+        self._count_token += 1
+        self._pending += 1
+        snapshot = from_dict(to_dict(config))
+        n_tokens, n_classes = run.token_grid[0] * run.token_grid[1], run.n_classes
+
+        def count() -> tuple[str, tuple[int, int]]:
+            return key, (count_prior_parameters(snapshot, n_tokens, n_classes), 0)
+
+        run_in_thread(count, self._count_token, self._on_prior_counted)
+
+    def _on_prior_counted(self, answer: tuple[int, Any, str]) -> None:
+        token, result, error = answer
+        self._pending -= 1
+        if error:
+            if token == self._count_token and self._config is not None and self._tokenizer is not None:
+                self._counts[self._prior_count_key(self._config, self._tokenizer)] = error
+                self._update_facts()
+            return
+        key, counts = result
+        self._counts[key] = counts
+        self._update_facts()
 
     def _on_counted(self, answer: tuple[int, Any, str]) -> None:
         token, result, error = answer

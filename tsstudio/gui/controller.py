@@ -29,6 +29,14 @@ def default_workspace() -> Path:
     return user_data_dir() / "workspace"
 
 
+def _run_kind(path: Path) -> str:
+    """The kind a run file records (`tokenizer` / `prior`); raises RunFileError if it cannot be read."""
+    from tsstudio.store import RunFile
+
+    with RunFile.open(path) as run:
+        return run.kind
+
+
 def run_file_name(dataset: str, preset: str, when: _dt.datetime | None = None) -> str:
     """`<dataset>-<preset>-<YYYYmmdd-HHMMSS>.h5`, with characters unsafe in file names replaced."""
     stamp = (when or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
@@ -187,6 +195,8 @@ class AppController(QObject):
         from tsstudio.sweep.resume import plan_resume
 
         target = Path(path)
+        if not self.is_training(target) and _run_kind(target) == "prior":  # resumes on its own tokenizer run
+            return self._resume_prior(target)
         if self.is_training(target):
             raise TsstudioError(f"{target.name} is already training")
         plan = plan_resume(target, "tokenizer")
@@ -194,6 +204,51 @@ class AppController(QObject):
         data_dir = plan.data_dir or self.data_dir_for(config.data.dataset)
         self.jobs = [j for j in self.jobs if j.path != target]
         job = TrainingJob(config, target, data_dir=data_dir or None, resume_state=plan.state, parent=self)
+        return self._launch(job)
+
+    def start_prior(
+        self, config: RunConfig, tokenizer_run: str | os.PathLike[str] | None, path: str | os.PathLike[str] | None = None
+    ) -> TrainingJob:
+        """Train the prior `config` on a finished tokenizer run into a new run file (as `tsstudio prior`).
+
+        Raises TsstudioError, nothing started, when the tokenizer file is missing or is not a
+        finished tokenizer run.
+        """
+        from tsstudio.gui.prior_job import PriorTrainingJob
+        from tsstudio.store.tokenizer_runs import finished_tokenizer
+
+        if not tokenizer_run:
+            raise TsstudioError("a prior needs a tokenizer run: pick a finished tokenizer run in the Configure tab")
+        tokenizer = finished_tokenizer(tokenizer_run)
+        out = Path(path) if path else self.new_run_path(config)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        job = PriorTrainingJob(config, out, tokenizer_run=tokenizer.path.resolve(),
+                               data_dir=self.data_dir_for(config.data.dataset), parent=self)
+        return self._launch(job)
+
+    def _resume_prior(self, target: Path) -> TrainingJob:
+        """Continue a stopped or interrupted prior run in place, on the tokenizer run it was trained on."""
+        from tsstudio.config.io import from_dict
+        from tsstudio.gui.prior_job import PriorTrainingJob
+        from tsstudio.store import RunFile
+        from tsstudio.store.tokenizer_runs import finished_tokenizer
+
+        if self.is_training(target):
+            raise TsstudioError(f"{target.name} is already training")
+        with RunFile.open(target) as run:
+            status, checkpoint, attrs = run.status, run.latest_checkpoint(), run.attrs
+            config = from_dict(run.config)
+        if status in ("running", "finished"):
+            raise TsstudioError(f"{target.name} is {status}; only stopped or interrupted runs can be resumed")
+        if checkpoint is None:
+            raise TsstudioError(f"{target.name} holds no checkpoint to resume from")
+        tokenizer_run = str(attrs.get("tokenizer_run", ""))
+        finished_tokenizer(tokenizer_run)  # gone or changed since: say so before anything starts
+        data_dir = attrs.get("data_dir") or self.data_dir_for(config.data.dataset)
+        state = checkpoint[2]
+        self.jobs = [j for j in self.jobs if j.path != target]
+        job = PriorTrainingJob(config, target, tokenizer_run=tokenizer_run, data_dir=data_dir or None, resume_state=state,
+                               parent=self)
         return self._launch(job)
 
     def _launch(self, job: TrainingJob) -> TrainingJob:

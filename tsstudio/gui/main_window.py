@@ -290,14 +290,18 @@ class MainWindow(QMainWindow):
 
     def start_training(self, config: RunConfig | None = None) -> Any:
         """Train `config` (default: the Configure tab's) into a new run file; returns the job."""
-        if not isinstance(config, RunConfig):
+        from_form = not isinstance(config, RunConfig)  # a prior when the form says so, never a given config
+        if from_form:
             config = self.current_config()
         if config is None:
             self.config_message.setText("The configuration is not valid (or the form is missing); nothing started.")
             self.tabs.setCurrentIndex(2)
             return None
         try:
-            job = self.controller.start_training(config)
+            if from_form and getattr(self.config_form, "run_kind", lambda: "tokenizer")() == "prior":
+                job = self.controller.start_prior(config, self.config_form.tokenizer_run())
+            else:
+                job = self.controller.start_training(config)
         except (TsstudioError, OSError) as exc:
             self.show_error("Cannot start training", str(exc))
             return None

@@ -44,6 +44,7 @@ from tsstudio.gui.controller import AppController
 from tsstudio.gui.datasets_view import run_in_thread
 from tsstudio.gui.plots import LogAxis, stft_magnitude
 from tsstudio.gui.theme import CURVE_COLORS, style_plot
+from tsstudio.gui.widgets.prior_panels import PriorPanels
 from tsstudio.gui.workers import TrainingJob
 from tsstudio.store.follow import RunData, RunFollower, Series, truncate
 
@@ -57,7 +58,7 @@ class JobSource:
 
     def __init__(self, job: TrainingJob) -> None:
         self.job = job
-        self.data = RunData(name=job.path.stem, status="starting")
+        self.data = RunData(name=job.path.stem, status="starting", kind=getattr(job, "kind", "tokenizer"))
         self._cursor = 0
         self._steps: list[np.ndarray] = []
         self._values: dict[str, list[np.ndarray]] = {}
@@ -97,6 +98,7 @@ class JobSource:
         if up.started is not None:
             cfg = up.started.config
             d.dataset, d.device = up.started.dataset, f"{up.started.device}/{up.started.precision}"
+            d.kind = up.started.kind
             d.preset = str(cfg.get("preset", ""))
             d.n_fft = int(cfg.get("stft", {}).get("n_fft", 8))
             d.hop_length = int(cfg.get("stft", {}).get("hop_length", 2))
@@ -333,6 +335,8 @@ class TrainingView(QWidget):
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack.addWidget(self.empty_hint)
         self.stack.addWidget(self._build_plots())
+        self.prior_panels = PriorPanels(ema)  # a prior run's own panels (page 2)
+        self.stack.addWidget(self.prior_panels)
         outer.addWidget(self.stack, 1)
         self._update_buttons()
 
@@ -443,6 +447,11 @@ class TrainingView(QWidget):
         self._theme = name
         for widget in self.plot_widgets():
             style_plot(widget, name)
+        self.prior_panels.set_theme(name)
+
+    def shows_prior_panels(self) -> bool:
+        """Whether the prior's panels (not the tokenizer's) are on screen."""
+        return self.stack.currentWidget() is self.prior_panels
 
     # ------------------------------------------------------------------ what to show
     def show_run(self, path: str | os.PathLike[str] | None) -> None:
@@ -463,7 +472,8 @@ class TrainingView(QWidget):
             self.source = FileSource(self.path, parent=self, initial=previous)  # the job's last state until read
             self.source.arrived.connect(self._tick)
         self._reset_plots()
-        self.stack.setCurrentIndex(1)
+        self.prior_panels.reset()
+        self.stack.setCurrentIndex(2 if self.source.data.kind == "prior" else 1)
         self.title.setText(self.path.stem)
         self._tick()
         self._timer.start(JOB_REDRAW_MS)
@@ -574,6 +584,13 @@ class TrainingView(QWidget):
             return
         d = self.source.data
         self._redraw_header(d)
+        if d.kind == "prior":
+            self.stack.setCurrentWidget(self.prior_panels)
+            self.prior_panels.draw(d)
+            self._update_buttons()
+            return
+        if self.stack.currentWidget() is self.prior_panels:
+            self.stack.setCurrentIndex(1)
         self._redraw_losses(d)
         if "lr" in d.train:
             self.lr_curve.setData(*d.train["lr"])

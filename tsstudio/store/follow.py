@@ -29,6 +29,7 @@ class RunData:
 
     name: str = ""
     status: str = ""
+    kind: str = ""  # tokenizer / prior: which panels a view shows
     dataset: str = ""
     preset: str = ""
     device: str = ""
@@ -95,6 +96,7 @@ class RunFollower:
         assert run is not None
         d, attrs, config = self._data, run.attrs, run.config
         d.dataset, d.preset = run.dataset, run.preset or ""
+        d.kind = run.kind
         d.device = f"{attrs.get('device', '')}/{attrs.get('precision', '')}"
         d.total_steps, d.start_step = run.total_steps, int(attrs.get("start_step", 0) or 0)
         d.n_fft = int(config.get("stft", {}).get("n_fft", 8))

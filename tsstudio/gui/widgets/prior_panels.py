@@ -1,0 +1,253 @@
+"""A prior run's live panels: loss, masked-token accuracy, learning rate and the class-conditional
+samples the trainer decodes every `snapshot_every_steps` (time and |STFT|, beside a real series
+of the same class).
+
+Plot items are created once per run and updated with `setData` / `setImage` (explicit levels);
+`draw` takes a `store.follow.RunData`, whoever produced it (a job of this process or a file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+# isort: off
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+import pyqtgraph as pg
+# isort: on
+
+from tsstudio.gui.plots import COLORMAP, LogAxis, class_colors, stft_magnitude
+from tsstudio.gui.theme import CURVE_COLORS, style_plot
+from tsstudio.store.follow import RunData, Series
+
+MAX_SAMPLES = 8  # columns of decoded samples shown (the trainer decodes n_snapshot_series)
+
+
+def _pen(i: int, alpha: int = 255, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> object:
+    color = pg.mkColor(CURVE_COLORS[i % len(CURVE_COLORS)])
+    color.setAlpha(alpha)
+    return pg.mkPen(color, width=1, style=style)
+
+
+class _Curves:
+    """A training metric (raw, faint + smoothed) and its validation points, in one plot."""
+
+    def __init__(self, plot: pg.PlotWidget, name: str, val_name: str, color: int) -> None:
+        self.name, self.val_name = name, val_name
+        self.raw = plot.plot(pen=_pen(color, alpha=60))
+        self.line = plot.plot(pen=_pen(color), name=f"{name} (train)")
+        self.val = plot.plot(pen=_pen(color + 1, style=Qt.PenStyle.DashLine), symbol="o", symbolSize=5,
+                             symbolBrush=CURVE_COLORS[(color + 1) % len(CURVE_COLORS)], name=f"{val_name} (test)")
+        for item in (self.raw, self.line):
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
+
+    def draw(self, d: RunData, alpha: float, smooth: Callable[[np.ndarray, float], np.ndarray], positive: bool) -> None:
+        train: Series | None = d.train.get(self.name)
+        if train is not None:
+            steps, values = train
+            keep = np.isfinite(values) & (values > 0 if positive else True)
+            steps, values = steps[keep], values[keep]
+            self.raw.setData(steps, values)
+            self.raw.setVisible(alpha > 0)
+            self.line.setData(steps, smooth(values, alpha) if alpha > 0 else values)
+        val = d.evals.get(self.val_name)
+        if val is not None:
+            self.val.setData(*val)
+
+    def clear(self) -> None:
+        for item in (self.raw, self.line, self.val):
+            item.setData([], [])
+
+
+class PriorPanels(QWidget):
+    """Loss, masked-token accuracy, learning rate and decoded class-conditional samples of a prior run."""
+
+    def __init__(self, smooth: Callable[[np.ndarray, float], np.ndarray], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._smooth = smooth
+        self._theme = "dark"
+        self._data: RunData | None = None
+        self._samples_key: tuple | None = None
+        self._n = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        controls = QHBoxLayout()
+        self.log_check = QCheckBox("Log scale")
+        self.log_check.setChecked(True)
+        self.log_check.toggled.connect(self._on_log_toggled)
+        self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setValue(60)
+        self.smooth_slider.setMaximumWidth(180)
+        self.smooth_label = QLabel("0.60")
+        self.smooth_slider.valueChanged.connect(self._on_smoothing)
+        self.headline = QLabel("")
+        controls.addWidget(self.log_check)
+        controls.addWidget(QLabel("EMA smoothing"))
+        controls.addWidget(self.smooth_slider)
+        controls.addWidget(self.smooth_label)
+        controls.addStretch(1)
+        controls.addWidget(self.headline)
+        layout.addLayout(controls)
+
+        self.loss_plot = pg.PlotWidget(title="Loss (masked tokens)", axisItems={"left": LogAxis("left")})
+        self.loss_plot.addLegend(offset=(-10, 10))
+        self.loss_plot.setLabel("bottom", "step")
+        self.loss_plot.setLogMode(y=True)
+        self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.loss = _Curves(self.loss_plot, "loss", "val_prior_loss", 0)
+        self.accuracy_plot = pg.PlotWidget(title="Masked-token accuracy")
+        self.accuracy_plot.addLegend(offset=(-10, -10))
+        self.accuracy_plot.setLabel("bottom", "step")
+        self.accuracy_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.accuracy = _Curves(self.accuracy_plot, "masked_accuracy", "val_masked_accuracy", 2)
+        self.lr_plot = pg.PlotWidget(title="Learning rate")
+        self.lr_plot.setLabel("bottom", "step")
+        self.lr_curve = self.lr_plot.plot(pen=_pen(0))
+        self.samples_widget = pg.GraphicsLayoutWidget()
+        self.samples_widget.setMinimumHeight(260)
+        self.samples_title = self.samples_widget.addLabel("Class-conditional samples: none decoded yet", row=0, col=0)
+        self.time_plots: list[pg.PlotItem] = []
+        self.sample_curves: list[pg.PlotDataItem] = []
+        self.real_curves: list[pg.PlotDataItem] = []
+        self.spec_plots: list[pg.PlotItem] = []
+        self.spec_images: list[pg.ImageItem] = []
+        self.colorbar: pg.ColorBarItem | None = None
+        grid = QGridLayout()
+        grid.setSpacing(4)
+        grid.addWidget(self.loss_plot, 0, 0)
+        grid.addWidget(self.accuracy_plot, 0, 1)
+        grid.addWidget(self.lr_plot, 0, 2)
+        grid.addWidget(self.samples_widget, 1, 0, 1, 3)
+        grid.setRowStretch(0, 2)
+        grid.setRowStretch(1, 3)
+        for c in range(3):
+            grid.setColumnStretch(c, 1)
+        layout.addLayout(grid, 1)
+
+    # ------------------------------------------------------------------ public
+    def plot_widgets(self) -> list[pg.PlotWidget | pg.GraphicsLayoutWidget]:
+        return [self.loss_plot, self.accuracy_plot, self.lr_plot, self.samples_widget]
+
+    def set_theme(self, name: str) -> None:
+        self._theme = name
+        for widget in self.plot_widgets():
+            style_plot(widget, name)
+
+    def sample_count(self) -> int:
+        """Decoded samples shown."""
+        return self._n
+
+    def reset(self) -> None:
+        """Empty every panel (another run is about to be shown)."""
+        self.loss.clear()
+        self.accuracy.clear()
+        self.lr_curve.setData([], [])
+        for curve in (*self.sample_curves, *self.real_curves):
+            curve.setData([], [])
+        for image in self.spec_images:
+            image.clear()
+        self.samples_title.setText("Class-conditional samples: none decoded yet")
+        self.headline.setText("")
+        self._data, self._samples_key, self._n = None, None, 0
+
+    def draw(self, d: RunData) -> None:
+        """Draw `d` into the persistent items (the samples only when a newer snapshot arrived)."""
+        self._data = d
+        alpha = self.smooth_slider.value() / 100.0
+        self.loss.draw(d, alpha, self._smooth, positive=self.log_check.isChecked())
+        self.accuracy.draw(d, alpha, self._smooth, positive=False)
+        if "lr" in d.train:
+            self.lr_curve.setData(*d.train["lr"])
+        latest = []
+        for key, label, digits in (("val_prior_loss", "val loss", 3), ("val_masked_accuracy", "val accuracy", 3),
+                                   ("sample_perplexity", "sample perplexity", 1)):
+            if key in d.evals and len(d.evals[key][1]):
+                latest.append(f"{label} {d.evals[key][1][-1]:.{digits}f}")
+        self.headline.setText("   ".join(latest))
+        self._draw_samples(d)
+
+    # ------------------------------------------------------------------ samples
+    def _ensure_columns(self, n: int) -> None:
+        """One time plot and one |STFT| plot per decoded sample, created once per sample count."""
+        if n == len(self.time_plots):
+            return
+        self.samples_widget.clear()
+        self.time_plots, self.sample_curves, self.real_curves, self.spec_plots, self.spec_images = [], [], [], [], []
+        self.samples_title = self.samples_widget.addLabel("", row=0, col=0, colspan=max(n, 1) + 1)
+        cmap = pg.colormap.get(COLORMAP)
+        for i in range(n):
+            time_plot = self.samples_widget.addPlot(row=1, col=i)
+            time_plot.hideButtons()
+            time_plot.setMenuEnabled(False)
+            time_plot.getAxis("left").setWidth(28)
+            real = time_plot.plot(pen=pg.mkPen(pg.mkColor(128, 128, 128, 150), width=1))
+            sample = time_plot.plot(pen=pg.mkPen(CURVE_COLORS[0], width=1.4))
+            spec_plot = self.samples_widget.addPlot(row=2, col=i)
+            spec_plot.hideButtons()
+            spec_plot.setMenuEnabled(False)
+            spec_plot.getAxis("left").setWidth(28)
+            image = pg.ImageItem(axisOrder="row-major")
+            image.setColorMap(cmap)
+            spec_plot.addItem(image)
+            self.time_plots.append(time_plot)
+            self.real_curves.append(real)
+            self.sample_curves.append(sample)
+            self.spec_plots.append(spec_plot)
+            self.spec_images.append(image)
+        if n:
+            self.time_plots[0].setLabel("left", "value")
+            self.spec_plots[0].setLabel("left", "bin")
+            self.colorbar = pg.ColorBarItem(colorMap=cmap, interactive=False, width=10, colorMapMenu=False, label="|STFT|")
+            self.colorbar.setImageItem(self.spec_images)
+            self.samples_widget.addItem(self.colorbar, row=2, col=n)
+        style_plot(self.samples_widget, self._theme)
+
+    def _draw_samples(self, d: RunData) -> None:
+        if d.recon is None or not len(d.recon):
+            return
+        key = (id(d.recon), d.recon_step)
+        if key == self._samples_key:
+            return
+        self._samples_key = key
+        samples = np.asarray(d.recon[:MAX_SAMPLES], np.float32)
+        n = len(samples)
+        labels = np.asarray(d.labels[:n], np.int64) if d.labels is not None and len(d.labels) >= n else np.full(n, -1)
+        real = np.asarray(d.inputs[:n], np.float32) if d.inputs is not None and len(d.inputs) >= n else None
+        self._ensure_columns(n)
+        self._n = n
+        self.samples_title.setText(
+            f"Class-conditional samples decoded at step {d.recon_step} (grey: a real test series of the class)"
+        )
+        colors = class_colors(max(int(labels.max()) + 1, 1))
+        mags = [stft_magnitude(s, d.n_fft, d.hop_length) for s in samples]
+        high = float(max(m.max() for m in mags)) or 1.0
+        t = np.arange(samples.shape[1])
+        lo = float(min(samples.min(), real.min() if real is not None else samples.min()))
+        hi = float(max(samples.max(), real.max() if real is not None else samples.max()))
+        for i in range(n):
+            color = colors[labels[i]] if labels[i] >= 0 else pg.mkColor(CURVE_COLORS[0])
+            self.sample_curves[i].setData(t, samples[i], pen=pg.mkPen(color, width=1.4))
+            self.real_curves[i].setData(t, real[i]) if real is not None else self.real_curves[i].setData([], [])
+            self.time_plots[i].setTitle(f"class {labels[i]}" if labels[i] >= 0 else "unconditional", size="9pt")
+            self.time_plots[i].setYRange(lo, hi, padding=0.05)
+            freq, frames = mags[i].shape
+            self.spec_images[i].setImage(mags[i], levels=(0.0, high), autoLevels=False)
+            self.spec_images[i].setRect(0, 0, frames, freq)
+            self.spec_plots[i].setRange(xRange=(0, frames), yRange=(0, freq), padding=0)
+        if self.colorbar is not None:
+            self.colorbar.setLevels((0.0, high))
+
+    # ------------------------------------------------------------------ controls
+    def _on_log_toggled(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+        if self._data is not None:
+            self.draw(self._data)
+
+    def _on_smoothing(self, value: int) -> None:
+        self.smooth_label.setText(f"{value / 100:.2f}")
+        if self._data is not None:
+            self.draw(self._data)
