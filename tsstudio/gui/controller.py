@@ -228,27 +228,19 @@ class AppController(QObject):
 
     def _resume_prior(self, target: Path) -> TrainingJob:
         """Continue a stopped or interrupted prior run in place, on the tokenizer run it was trained on."""
-        from tsstudio.config.io import from_dict
         from tsstudio.gui.prior_job import PriorTrainingJob
-        from tsstudio.store import RunFile
         from tsstudio.store.tokenizer_runs import finished_tokenizer
+        from tsstudio.sweep.resume import plan_resume
 
         if self.is_training(target):
             raise TsstudioError(f"{target.name} is already training")
-        with RunFile.open(target) as run:
-            status, checkpoint, attrs = run.status, run.latest_checkpoint(), run.attrs
-            config = from_dict(run.config)
-        if status in ("running", "finished"):
-            raise TsstudioError(f"{target.name} is {status}; only stopped or interrupted runs can be resumed")
-        if checkpoint is None:
-            raise TsstudioError(f"{target.name} holds no checkpoint to resume from")
-        tokenizer_run = str(attrs.get("tokenizer_run", ""))
+        plan = plan_resume(target, "prior")  # the one resume policy, as for tokenizers and the CLI
+        tokenizer_run = str(plan.attrs.get("tokenizer_run", ""))
         finished_tokenizer(tokenizer_run)  # gone or changed since: say so before anything starts
-        data_dir = attrs.get("data_dir") or self.data_dir_for(config.data.dataset)
-        state = checkpoint[2]
+        data_dir = plan.data_dir or self.data_dir_for(plan.config.data.dataset)
         self.jobs = [j for j in self.jobs if j.path != target]
-        job = PriorTrainingJob(config, target, tokenizer_run=tokenizer_run, data_dir=data_dir or None, resume_state=state,
-                               parent=self)
+        job = PriorTrainingJob(plan.config, target, tokenizer_run=tokenizer_run, data_dir=data_dir or None,
+                               resume_state=plan.state, parent=self)
         return self._launch(job)
 
     def _launch(self, job: TrainingJob) -> TrainingJob:
