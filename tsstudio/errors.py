@@ -17,3 +17,7 @@ class ConfigError(TsstudioError):
 
 class RunFileError(TsstudioError):
     """A run file that is missing, unreadable or not of the expected kind."""
+
+
+class Cancelled(TsstudioError):
+    """A long operation (evaluation, export) stopped on request before writing anything."""
