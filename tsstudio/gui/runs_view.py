@@ -25,6 +25,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -40,9 +42,12 @@ from PySide6.QtWidgets import (
 )
 
 from tsstudio.errors import TsstudioError
+from tsstudio.gui.background_jobs import BackgroundJob, evaluation_job, token_export_job
 from tsstudio.gui.controller import AppController
 from tsstudio.gui.datasets_view import run_in_thread
+from tsstudio.gui.table_csv import model_csv, write_text_atomically
 from tsstudio.gui.theme import status_color
+from tsstudio.gui.widgets.jobs_panel import JobsPanel
 from tsstudio.store.workspace import RunSummary, ScanCache, delete_run, rename_run, scan_workspace
 
 REFRESH_MS = 2000
@@ -162,10 +167,80 @@ class RunsModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
 
 
+FILE_COLUMNS = ("name", "kind", "dataset", "facts")
+FILE_KIND_NAMES = {"generation": "generations", "export": "tokens"}
+FILE_FACT_ORDER = {"generation": ("prior", "class", "N", "length", "settings"),
+                   "export": ("tokenizer", "splits", "N", "grid", "codebook size")}
+EVALUABLE = ("finished", "stopped", "interrupted")
+
+
+def facts_text(summary: RunSummary, sep: str = " · ") -> str:
+    """A generation file's or token export's facts in their natural order, e.g. `prior p · class 1 · N 64`."""
+    order = FILE_FACT_ORDER.get(summary.kind, ())
+    keys = [k for k in order if summary.facts.get(k)] + [k for k in summary.facts if k not in order and summary.facts[k]]
+    return sep.join(f"{k} {summary.facts[k]}" for k in keys)
+
+
+class FilesModel(QAbstractTableModel):
+    """Generation files and token exports: files that are not runs, with their own facts."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[RunSummary] = []
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(FILE_COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return FILE_COLUMNS[section]
+        return None
+
+    def summary(self, row: int) -> RunSummary:
+        return self._rows[row]
+
+    def row_of(self, path: Path) -> int:
+        return next((i for i, s in enumerate(self._rows) if s.path == path), -1)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        s = self._rows[index.row()]
+        col = FILE_COLUMNS[index.column()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole):
+            if col == "name":
+                return s.name
+            if col == "kind":
+                return FILE_KIND_NAMES.get(s.kind, s.kind)
+            if col == "dataset":
+                return s.dataset
+            return s.error or facts_text(s)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return s.error or f"{s.path}\n" + facts_text(s, "\n")
+        return None
+
+    def set_files(self, files: list[RunSummary]) -> None:
+        """Replace the rows (a handful of files: a reset only when something changed)."""
+        if files == self._rows:
+            return
+        if [f.path for f in files] == [f.path for f in self._rows]:
+            self._rows = list(files)
+            self.dataChanged.emit(self.index(0, 0), self.index(len(files) - 1, len(FILE_COLUMNS) - 1))
+            return
+        self.beginResetModel()
+        self._rows = list(files)
+        self.endResetModel()
+
+
 class RunsView(QWidget):
     """Table of runs with a filter box; open, resume, rename and delete."""
 
     openRequested = Signal(str)  # double-click / Open: show the run in the training view
+    fileOpenRequested = Signal(str, str)  # (path, kind): a generation file or token export to show
+    jobFinished = Signal(str, str, str)  # (title, status, message) of an evaluation or export job
 
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -191,7 +266,7 @@ class RunsView(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # evaluate several
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
@@ -235,6 +310,9 @@ class RunsView(QWidget):
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(self.table)
         layout.addWidget(self.stack, 1)
+        self._build_files_section(layout)
+        self.jobs_panel = JobsPanel()
+        layout.addWidget(self.jobs_panel)
         layout.addLayout(buttons)
 
         self._timer = QTimer(self)
@@ -243,6 +321,7 @@ class RunsView(QWidget):
         controller.runsChanged.connect(self.refresh)
         controller.workspaceChanged.connect(lambda _: self.refresh())
         controller.jobsChanged.connect(self._update_buttons)
+        controller.backgroundJobsChanged.connect(self._on_background_jobs)
         self.refresh()
 
     # ------------------------------------------------------------------ columns
@@ -311,6 +390,11 @@ class RunsView(QWidget):
         _token, runs, _error = answer
         self._scanning = False
         if runs is not None:
+            files = [s for s in runs if not s.is_run]
+            runs = [s for s in runs if s.is_run]
+            self.files_model.set_files(files)
+            self.files_label.setVisible(bool(files))
+            self.files_table.setVisible(bool(files))
             self.model.set_runs(runs)
             self.stack.setCurrentIndex(1 if runs else 0)
             self._fit_name_column()
@@ -359,7 +443,7 @@ class RunsView(QWidget):
         self.delete_button.setEnabled(path is not None and not busy)
 
     def _is_busy(self, path: Path) -> bool:
-        if self.controller.is_training(path):
+        if self.controller.is_training(path) or self.controller.background_job_for(path) is not None:
             return True
         summary = self.summary_for(path)
         return summary is not None and summary.status in ("running", "paused")
@@ -445,4 +529,170 @@ class RunsView(QWidget):
             action.setEnabled(enabled)
             action.triggered.connect(slot)
             menu.addAction(action)
+        self._add_job_actions(menu, path)
         menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    # ------------------------------------------------------------------ files that are not runs
+    def _build_files_section(self, layout: QVBoxLayout) -> None:
+        self.files_label = QLabel("Other files — generations and token exports")
+        self.files_label.setObjectName("FilesSectionLabel")
+        font = self.files_label.font()
+        font.setBold(True)
+        self.files_label.setFont(font)
+        self.files_model = FilesModel(self)
+        self.files_proxy = QSortFilterProxyModel(self)
+        self.files_proxy.setSourceModel(self.files_model)
+        self.files_proxy.setFilterKeyColumn(-1)
+        self.files_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_edit.textChanged.connect(self.files_proxy.setFilterFixedString)
+        self.files_table = QTableView()
+        self.files_table.setModel(self.files_proxy)
+        self.files_table.setSortingEnabled(True)
+        self.files_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.files_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.files_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.files_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.files_table.setAlternatingRowColors(True)
+        self.files_table.setWordWrap(False)
+        self.files_table.verticalHeader().setVisible(False)
+        self.files_table.verticalHeader().setDefaultSectionSize(22)
+        self.files_table.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((150, 82, 70)):
+            self.files_table.setColumnWidth(col, width)
+        self.files_table.setMaximumHeight(150)
+        self.files_table.doubleClicked.connect(lambda index: self.open_file(self._file_at(index)))
+        self.files_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.files_table.customContextMenuRequested.connect(self._files_menu)
+        self.files_label.setVisible(False)
+        self.files_table.setVisible(False)
+        layout.addWidget(self.files_label)
+        layout.addWidget(self.files_table)
+
+    def _file_at(self, index: QModelIndex) -> Path | None:
+        if not index.isValid():
+            return None
+        return self.files_model.summary(self.files_proxy.mapToSource(index).row()).path
+
+    def file_paths(self) -> list[Path]:
+        """The generation files and token exports listed (apart from the runs)."""
+        return [self.files_model.summary(i).path for i in range(self.files_model.rowCount())]
+
+    def file_summary(self, path: Path) -> RunSummary | None:
+        row = self.files_model.row_of(Path(path))
+        return self.files_model.summary(row) if row >= 0 else None
+
+    def open_file(self, path: Path | None) -> None:
+        """Ask for a generation file (sampler) or token export (token browser) to be shown."""
+        summary = self.file_summary(path) if path is not None else None
+        if summary is not None:
+            self.fileOpenRequested.emit(str(summary.path), summary.kind)
+
+    def _files_menu(self, pos: QPoint) -> None:
+        path = self._file_at(self.files_table.indexAt(pos))
+        summary = self.file_summary(path) if path is not None else None
+        menu = QMenu(self)
+        if summary is not None:
+            where = "sampler" if summary.kind == "generation" else "token browser"
+            menu.addAction(f"Open in {where}", lambda: self.open_file(path))
+            menu.addAction("Delete…", lambda: self.ask_delete(path))
+            menu.addSeparator()
+        menu.addAction("Copy table as CSV", lambda: self.copy_table_csv(self.files_proxy))
+        menu.addAction("Export table as CSV…", lambda: self.ask_export_table_csv(self.files_proxy))
+        menu.exec(self.files_table.viewport().mapToGlobal(pos))
+
+    # ------------------------------------------------------------------ evaluation and export jobs
+    def selected_paths(self) -> list[Path]:
+        """Every selected run (the list allows several, to evaluate them together)."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        paths = [self._path_at(self.proxy.index(r, 0)) for r in rows]
+        return [p for p in paths if p is not None]
+
+    def can_evaluate(self, path: Path) -> bool:
+        summary = self.summary_for(path)
+        return (summary is not None and summary.kind in ("tokenizer", "prior") and summary.status in EVALUABLE
+                and not self._is_busy(path))
+
+    def evaluate(self, paths: list[Path], **prior_options: Any) -> list[BackgroundJob]:
+        """Start one evaluation job per run (as `tsstudio eval`); returns the jobs started.
+
+        `prior_options` (fcn_epochs, cas_epochs, with_cas, …) go to a prior run's evaluation.
+        """
+        jobs = []
+        for path in paths:
+            summary = self.summary_for(path)
+            if summary is None or not self.can_evaluate(path):
+                continue
+            job = evaluation_job(path, summary.kind, data_dir=self.controller.data_dir_for(summary.dataset), **prior_options)
+            jobs.append(self._start(job))
+        return [j for j in jobs if j is not None]
+
+    def export_tokens(self, path: Path, out: str | os.PathLike[str], split: str = "all") -> BackgroundJob | None:
+        """Export a tokenizer run's tokens (as `tsstudio export-tokens`) on a job thread."""
+        summary = self.summary_for(path)
+        data_dir = self.controller.data_dir_for(summary.dataset) if summary is not None else None
+        return self._start(token_export_job(path, out, split=split, data_dir=data_dir))
+
+    def ask_export_tokens(self, path: Path | None) -> None:
+        if path is None:
+            return
+        split, ok = QInputDialog.getItem(self, "Export tokens", "Splits:", ["all", "train", "test"], 0, False)
+        if not ok:
+            return
+        suggested = str(path.with_name(f"{path.stem}-tokens-{split}.h5"))
+        out, _ = QFileDialog.getSaveFileName(self, "Export tokens", suggested, "HDF5 (*.h5)")
+        if out:
+            self.export_tokens(path, out, split)
+
+    def _start(self, job: BackgroundJob) -> BackgroundJob | None:
+        job.finished.connect(lambda status, message, j=job: self.jobFinished.emit(j.title, status, message))
+        try:
+            self.controller.start_background(job)
+        except TsstudioError as exc:
+            QMessageBox.warning(self, "Cannot start", str(exc))
+            job.deleteLater()
+            return None
+        self._update_buttons()
+        return job
+
+    def _on_background_jobs(self) -> None:
+        self.jobs_panel.set_jobs([j for j in self.controller.background_jobs if j.is_running])
+        self._update_buttons()
+
+    def _add_job_actions(self, menu: QMenu, path: Path) -> None:
+        summary = self.summary_for(path)
+        selected = [p for p in self.selected_paths() if p != path]
+        targets = [path, *selected] if path in self.selected_paths() else [path]
+        n = len([p for p in targets if self.can_evaluate(p)])
+        menu.addSeparator()
+        evaluate = menu.addAction("Evaluate" if n <= 1 else f"Evaluate {n} runs", lambda: self.evaluate(targets))
+        evaluate.setEnabled(n > 0)
+        evaluate.setToolTip("Tokenizer: reconstruction, probes, codebook · prior: FID, IS, CAS (as tsstudio eval)")
+        export = menu.addAction("Export tokens…", lambda: self.ask_export_tokens(path))
+        export.setEnabled(summary is not None and summary.kind == "tokenizer" and summary.status in EVALUABLE)
+        job = self.controller.background_job_for(path)
+        if job is not None:
+            menu.addAction(f"Cancel: {job.title}", job.cancel)
+        menu.addSeparator()
+        menu.addAction("Copy table as CSV", lambda: self.copy_table_csv(self.proxy))
+        menu.addAction("Export table as CSV…", lambda: self.ask_export_table_csv(self.proxy))
+
+    # ------------------------------------------------------------------ tables as CSV
+    def table_csv(self, model: QSortFilterProxyModel | None = None) -> str:
+        """A table (default: the runs) as CSV, every column, rows as sorted and filtered on screen."""
+        return model_csv(model if model is not None else self.proxy)
+
+    def copy_table_csv(self, model: QSortFilterProxyModel | None = None) -> None:
+        QApplication.clipboard().setText(self.table_csv(model))
+
+    def export_table_csv(self, out: str | os.PathLike[str], model: QSortFilterProxyModel | None = None) -> Path:
+        """Write a table as CSV to `out` (atomically)."""
+        return write_text_atomically(out, self.table_csv(model))
+
+    def ask_export_table_csv(self, model: QSortFilterProxyModel | None = None) -> None:
+        suggested = str(self.controller.workspace / ("files.csv" if model is self.files_proxy else "runs.csv"))
+        out, _ = QFileDialog.getSaveFileName(self, "Export table as CSV", suggested, "CSV (*.csv)")
+        if out:
+            try:
+                self.export_table_csv(out, model)
+            except OSError as exc:
+                QMessageBox.warning(self, "Cannot export", f"{out}: {exc}")
