@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self.token_browser = TokenBrowserView(self.controller)
         self.theme.changed.connect(self.token_browser.set_theme)
         self.token_browser.set_theme(self.theme.name)
-        self.tabs.addTab(self.token_browser, "Tokens")
+        self.tabs.insertTab(self.tabs.indexOf(self.sampler_view), self.token_browser, "Tokens")
         self.setCentralWidget(self.tabs)
 
         self._build_menus()

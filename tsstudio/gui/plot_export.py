@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -33,6 +36,31 @@ def plot_title(widget: pg.GraphicsView) -> str:
     return widget.objectName() or type(widget).__name__
 
 
+@contextlib.contextmanager
+def _closed_paths_understood() -> Iterator[None]:
+    """While exporting SVG, drop the close-path `Z` commands that pyqtgraph 0.14's coordinate
+    correction cannot parse (pyqtgraph#3495: every plot's view-box rectangle is a closed path).
+
+    Each such path already ends where it started, so the drawing is unchanged. The exporter
+    module's function is swapped only for the duration of one export, on the UI thread.
+    """
+    module = sys.modules[pg_exporters.SVGExporter.__module__]
+    original = module.correctCoordinates
+
+    def correct(node, defs, item, options):  # noqa: ANN001, ANN202 - pyqtgraph's signature
+        for path in node.getElementsByTagName("path"):
+            d = path.getAttribute("d")
+            if "Z" in d or "z" in d:
+                path.setAttribute("d", " ".join(t for t in d.split() if t not in ("Z", "z")))
+        return original(node, defs, item, options)
+
+    module.correctCoordinates = correct
+    try:
+        yield
+    finally:
+        module.correctCoordinates = original
+
+
 def export_plot(widget: pg.GraphicsView, path: str | os.PathLike[str], width: int = PNG_WIDTH) -> Path:
     """Write `widget`'s plot to `path` (.png or .svg, by its suffix); returns the path.
 
@@ -48,9 +76,10 @@ def export_plot(widget: pg.GraphicsView, path: str | os.PathLike[str], width: in
         if suffix == ".png":
             exporter = pg_exporters.ImageExporter(item)
             exporter.parameters()["width"] = int(width)
+            exporter.export(str(tmp))
         else:
-            exporter = pg_exporters.SVGExporter(item)
-        exporter.export(str(tmp))
+            with _closed_paths_understood():
+                pg_exporters.SVGExporter(item).export(str(tmp))
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise TsstudioError(f"{target.name}: the plot could not be exported")
         os.replace(tmp, target)
