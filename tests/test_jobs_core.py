@@ -103,4 +103,5 @@ def test_generation_and_token_export_files_get_their_own_kind_and_facts(runs: Pa
     assert (generated.kind, generated.is_run, generated.error) == ("generation", False, None)
     assert generated.facts["prior"] == "prior" and generated.facts["class"] == "1" and generated.facts["N"] == "5"
     assert "seed 3" in generated.facts["settings"]
+    assert generated.dataset == "CBF"  # from the prior run it came from
     assert summarize(tmp_path / "gen.h5").facts == generated.facts

@@ -178,7 +178,8 @@ def test_generations_and_token_exports_are_listed_apart_and_open_where_they_fit(
         assert sorted(runs.file_paths()) == [gen, tokens]
         assert runs.files_table.isVisible() and runs.files_label.isVisible()
         model = runs.files_model
-        texts = {model.summary(r).name: [model.data(model.index(r, c)) for c in range(4)] for r in range(model.rowCount())}
+        texts = {model.summary(r).name: [model.data(model.index(r, c)).replace("\u00a0", " ") for c in range(4)]
+                 for r in range(model.rowCount())}
         assert texts["gen"][1] == "generations" and "prior prior" in texts["gen"][3] and "class 1" in texts["gen"][3]
         assert "N 4" in texts["gen"][3]
         n_test = len(read_token_export(tokens).labels["test"])

@@ -51,17 +51,32 @@ from tsstudio.gui.widgets.jobs_panel import JobsPanel
 from tsstudio.store.workspace import RunSummary, ScanCache, delete_run, rename_run, scan_workspace
 
 REFRESH_MS = 2000
-COLUMNS = ("name", "status", "kind", "dataset", "preset", "seed", "steps", "val_loss", "svm", "knn", "perplexity")
-METRIC_KEYS = {"val_loss": "val_loss", "svm": "svm_accuracy", "knn": "knn_accuracy", "perplexity": "perplexity"}
+COLUMNS = ("name", "status", "kind", "dataset", "preset", "seed", "steps", "val_loss", "svm", "knn", "perplexity",
+           "fid", "is", "cas")
+METRIC_KEYS = {"val_loss": "val_loss", "svm": "svm_accuracy", "knn": "knn_accuracy", "perplexity": "perplexity",
+               "fid": "fid", "is": "is_mean", "cas": "cas_accuracy"}  # the last three: a prior's evaluation
 RESUMABLE = ("stopped", "interrupted")
 # The sidebar is narrow: these start hidden (the run name already says dataset and preset);
 # the header's context menu shows or hides any column, and the choice is remembered.
-DEFAULT_HIDDEN = ("kind", "dataset", "preset", "seed", "perplexity")
+DEFAULT_HIDDEN = ("kind", "dataset", "preset", "seed", "perplexity", "fid", "is", "cas")
 HIDDEN_COLUMNS_KEY = "runs/hidden_columns"
 EMPTY_TEXT = "No runs in this workspace yet.\n\nConfigure a run and press Start, or open another workspace (File menu)."
 NAME_MIN_WIDTH = 140  # room for "<dataset>-<preset>…" before the name elides
 COLUMN_WIDTHS = {"status": 62, "kind": 64, "dataset": 70, "preset": 80, "seed": 36, "steps": 62,
-                 "val_loss": 58, "svm": 46, "knn": 46, "perplexity": 64}
+                 "val_loss": 58, "svm": 46, "knn": 46, "perplexity": 64, "fid": 52, "is": 46, "cas": 46}
+
+
+EVALUATION_FIGURES = (("fid", "FID"), ("real_fid_floor", "real-vs-real FID floor"), ("is_mean", "IS"),
+                      ("cas_accuracy", "CAS"), ("fcn_test_accuracy", "FCN test accuracy"),
+                      ("svm_accuracy", "SVM probe"), ("knn_accuracy", "kNN probe"), ("test_mse_time", "test MSE (time)"),
+                      ("perplexity", "perplexity"))
+
+
+def evaluation_tooltip(s: RunSummary) -> str:
+    """The run's evaluated figures, one per line, for its tooltip ('' when none)."""
+    lines = [f"{label}: {s.headline[key]:.4g}" for key, label in EVALUATION_FIGURES
+             if key in s.headline and math.isfinite(s.headline[key])]
+    return "\n" + "\n".join(lines) if lines else ""
 
 
 class RunsModel(QAbstractTableModel):
@@ -103,7 +118,7 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col == "status":
             return status_color(s.status)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return s.error or str(s.path)
+            return s.error or str(s.path) + evaluation_tooltip(s)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("seed", "steps", *METRIC_KEYS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -125,6 +140,8 @@ class RunsModel(QAbstractTableModel):
         value = s.headline.get(METRIC_KEYS[col])
         if value is None or not math.isfinite(value):
             return ""
+        if col in ("fid", "is"):
+            return f"{value:.2f}"
         return f"{value:.1f}" if col == "perplexity" else f"{value:.4f}" if col == "val_loss" else f"{value:.3f}"
 
     @staticmethod
@@ -171,13 +188,20 @@ FILE_COLUMNS = ("name", "kind", "dataset", "facts")
 FILE_KIND_NAMES = {"generation": "generations", "export": "tokens"}
 FILE_FACT_ORDER = {"generation": ("prior", "class", "N", "length", "settings"),
                    "export": ("tokenizer", "splits", "N", "grid", "codebook size")}
+FILE_SHORT_FACTS = {"generation": ("prior", "class", "N"), "export": ("tokenizer", "N")}  # the table's column
+FILES_VISIBLE_ROWS = 4  # the section grows to this many rows, then scrolls
 EVALUABLE = ("finished", "stopped", "interrupted")
 
 
-def facts_text(summary: RunSummary, sep: str = " · ") -> str:
-    """A generation file's or token export's facts in their natural order, e.g. `prior p · class 1 · N 64`."""
-    order = FILE_FACT_ORDER.get(summary.kind, ())
-    keys = [k for k in order if summary.facts.get(k)] + [k for k in summary.facts if k not in order and summary.facts[k]]
+def facts_text(summary: RunSummary, sep: str = " · ", short: bool = False) -> str:
+    """A generation file's or token export's facts in their natural order, e.g. `prior p · class 1 · N 64`
+    (`short`: only the few the table's column has room for; the tooltip has them all)."""
+    order = (FILE_SHORT_FACTS if short else FILE_FACT_ORDER).get(summary.kind, ())
+    keys = [k for k in order if summary.facts.get(k)]
+    if not short:
+        keys += [k for k in summary.facts if k not in order and summary.facts[k]]
+    if short:  # wrap only between facts, never inside "N 16"
+        return sep.join(f"{k} {summary.facts[k]}".replace(" ", "\u00a0") for k in keys)
     return sep.join(f"{k} {summary.facts[k]}" for k in keys)
 
 
@@ -217,9 +241,10 @@ class FilesModel(QAbstractTableModel):
                 return FILE_KIND_NAMES.get(s.kind, s.kind)
             if col == "dataset":
                 return s.dataset
-            return s.error or facts_text(s)
+            return s.error or facts_text(s, short=True)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return s.error or f"{s.path}\n" + facts_text(s, "\n")
+            where = f"\ndataset {s.dataset}" if s.dataset else ""
+            return s.error or f"{s.path}{where}\n" + facts_text(s, "\n")
         return None
 
     def set_files(self, files: list[RunSummary]) -> None:
@@ -395,6 +420,7 @@ class RunsView(QWidget):
             self.files_model.set_files(files)
             self.files_label.setVisible(bool(files))
             self.files_table.setVisible(bool(files))
+            self._fit_files_height()
             self.model.set_runs(runs)
             self.stack.setCurrentIndex(1 if runs else 0)
             self._fit_name_column()
@@ -553,13 +579,16 @@ class RunsView(QWidget):
         self.files_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.files_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.files_table.setAlternatingRowColors(True)
-        self.files_table.setWordWrap(False)
+        self.files_table.setWordWrap(True)  # the facts take two lines in a narrow sidebar
+        self.files_table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.files_table.verticalHeader().setVisible(False)
-        self.files_table.verticalHeader().setDefaultSectionSize(22)
+        self.files_table.verticalHeader().setDefaultSectionSize(2 * self.fontMetrics().lineSpacing() + 6)
         self.files_table.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate((150, 82, 70)):
+        for col, width in enumerate((124, 88, 70)):
             self.files_table.setColumnWidth(col, width)
-        self.files_table.setMaximumHeight(150)
+        self.files_table.setColumnHidden(FILE_COLUMNS.index("dataset"), True)  # in the tooltip; shown from the header
+        self.files_table.horizontalHeader().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.files_table.horizontalHeader().customContextMenuRequested.connect(self._files_header_menu)
         self.files_table.doubleClicked.connect(lambda index: self.open_file(self._file_at(index)))
         self.files_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.files_table.customContextMenuRequested.connect(self._files_menu)
@@ -567,6 +596,23 @@ class RunsView(QWidget):
         self.files_table.setVisible(False)
         layout.addWidget(self.files_label)
         layout.addWidget(self.files_table)
+
+    def _fit_files_height(self) -> None:
+        """As tall as its rows (up to FILES_VISIBLE_ROWS), so the runs keep the rest of the sidebar."""
+        t = self.files_table
+        rows = min(max(self.files_model.rowCount(), 1), FILES_VISIBLE_ROWS)
+        bar = t.horizontalScrollBar().sizeHint().height() if t.horizontalScrollBar().isVisible() else 0
+        t.setFixedHeight(t.horizontalHeader().sizeHint().height() + rows * t.verticalHeader().defaultSectionSize()
+                         + 2 * t.frameWidth() + bar)
+
+    def _files_header_menu(self, pos: QPoint) -> None:
+        menu = QMenu(self)
+        for col, name in enumerate(FILE_COLUMNS[1:], start=1):
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(not self.files_table.isColumnHidden(col))
+            action.toggled.connect(lambda on, c=col: self.files_table.setColumnHidden(c, not on))
+        menu.exec(self.files_table.horizontalHeader().mapToGlobal(pos))
 
     def _file_at(self, index: QModelIndex) -> Path | None:
         if not index.isValid():

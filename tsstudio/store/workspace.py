@@ -46,6 +46,17 @@ FILE_KINDS = ("generation", "export")
 """Kinds of tsstudio files that are not runs: listed apart, with their own facts."""
 
 
+def _prior_dataset(prior_run: Path) -> str:
+    """The dataset of the prior run a generation file came from ('' when that run is gone)."""
+    import h5py
+
+    try:
+        with h5py.File(prior_run, "r") as f:
+            return str(f.attrs.get("dataset", ""))
+    except (OSError, ValueError):
+        return ""
+
+
 def _file_facts(path: Path, kind: str) -> tuple[dict[str, str], str]:
     """(facts, dataset) of a generation file or token export, read from its attributes and shapes."""
     import json
@@ -70,7 +81,7 @@ def _file_facts(path: Path, kind: str) -> tuple[dict[str, str], str]:
                 ),
                 "steps recorded": "yes" if "steps" in f else "no",
             }
-            return facts, ""
+            return facts, _prior_dataset(Path(str(settings.get("prior_run", ""))))
         splits = [name for name in ("train", "test") if name in f and "tokens" in f[name]]
         grid = attrs.get("token_grid")
         facts = {

@@ -23,6 +23,7 @@ from tsstudio.gui.theme import CURVE_COLORS, style_plot
 from tsstudio.gui.widgets.token_grid import TokenGridPlot
 from tsstudio.store.exports import TokenExport, read_token_export
 
+USAGE_TITLE = "code usage in the split (highlighted: the codes of the series shown)"
 EMPTY_TEXT = "Open a token export from the runs list (Other files) to browse its token grids."
 
 
@@ -63,9 +64,10 @@ class TokenBrowserView(QWidget):
         self.grid = TokenGridPlot("token grid")
         self.grid.hovered.connect(lambda text: self.hover_label.setText(text or "Hover a cell to see its code id."))
         self.usage_plot = pg.PlotWidget()
-        self.usage_plot.getPlotItem().setTitle("code usage in this split")
+        self.usage_plot.getPlotItem().setTitle(USAGE_TITLE)
         self.usage_plot.getPlotItem().setLabel("bottom", "code id")
-        self.usage_plot.getPlotItem().setLabel("left", "share of cells")
+        self.usage_plot.getPlotItem().setLabel("left", "% of cells")
+        self.usage_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.usage_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=CURVE_COLORS[0])
         self.usage_plot.addItem(self.usage_bars)
         self.current_code = pg.BarGraphItem(x=[], height=[], width=0.8, brush=CURVE_COLORS[1])
@@ -142,7 +144,7 @@ class TokenBrowserView(QWidget):
         self.series_spin.setValue(min(self.series_spin.value(), max(0, len(tokens) - 1)))
         self.series_spin.blockSignals(False)
         k = len(self.export.codebook)
-        usage = np.bincount(tokens.reshape(-1).astype(np.int64), minlength=k)[:k] / max(tokens.size, 1)
+        usage = 100.0 * np.bincount(tokens.reshape(-1).astype(np.int64), minlength=k)[:k] / max(tokens.size, 1)
         self.usage_bars.setOpts(x=np.arange(k), height=usage, width=0.8)
         self._usage = usage
         self._show()
@@ -159,8 +161,23 @@ class TokenBrowserView(QWidget):
         i = self.series_spin.value()
         grid = self.export.tokens[self.split()][i]
         self.grid.set_tokens(grid)
+        h, w = grid.shape
+        for axis, n in (("left", h), ("bottom", w)):  # cells are whole numbers: no 0.5 ticks
+            step = max(1, n // 12)
+            self.grid.plot_item.getAxis(axis).setTicks([[(i, str(i)) for i in range(0, n, step)]])
         self.grid.plot_item.setTitle(f"{self.split()} series {i}: token grid (frequency × time)")
         labels = self.export.labels[self.split()]
-        self.class_label.setText(f"class {int(labels[i])}" if len(labels) > i else "")
+        self.class_label.setText(self._class_text(int(labels[i])) if len(labels) > i else "")
         codes = np.unique(grid)
         self.current_code.setOpts(x=codes, height=self._usage[codes], width=0.8)
+
+    def _class_text(self, label: int) -> str:
+        """`class 1` and, when the dataset's own label differs from the index, `(label "2")`."""
+        import json
+
+        try:
+            names = json.loads(str(self.export.attrs.get("class_labels", "[]"))) if self.export else []
+        except ValueError:
+            names = []
+        own = names[label] if 0 <= label < len(names) else None
+        return f"class {label}" + (f" (label {own!r})" if own is not None and own != str(label) else "")
