@@ -19,6 +19,10 @@ class RunFileError(TsstudioError):
     """A run file that is missing, unreadable or not of the expected kind."""
 
 
+class Cancelled(TsstudioError):
+    """A long operation (evaluation, export) stopped on request before writing anything."""
+
+
 def warn(message: str) -> None:
     """Report a problem that does not stop the command: one line on stderr, prefixed `warning:`.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,22 +16,36 @@ from tsstudio.eval.reconstruction import codebook_summary, reconstruction_metric
 
 
 def evaluate_tokenizer(
-    tokenizer: nn.Module, dataset: Dataset, probes: ProbeConfig, device: torch.device
+    tokenizer: nn.Module,
+    dataset: Dataset,
+    probes: ProbeConfig,
+    device: torch.device,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Test reconstruction error, probe accuracies and codebook statistics (eval mode throughout).
 
     Returns the scalar results and the arrays worth keeping (per-code test usage).
+    `progress(stage, done, total)` is called before each of the three stages and at the end; it may
+    raise to abandon the evaluation between stages (a front end's cancel).
     """
+    def report(stage: str, done: int) -> None:
+        if progress is not None:
+            progress(stage, done, 3)
+
     tokenizer.to(device)
     results: dict[str, Any] = {}
+    report("reconstruction", 0)
     results.update(reconstruction_metrics(tokenizer, dataset.x_test, probes.batch_size, device))
+    report("probes", 1)
     results.update(
         run_probes(
             tokenizer, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test,
             device, probes.batch_size, probes.knn_neighbors, probes.svm_c, probes.svm_max_iter,
         )
     )
+    report("codebook statistics", 2)
     codebook = codebook_summary(tokenizer, dataset.x_test, probes.batch_size, device)
     usage = codebook.pop("usage")
     results.update(codebook)
+    report("done", 3)
     return results, {"test_code_usage": usage}

@@ -17,6 +17,7 @@ from tsstudio.config.schema import RunConfig
 from tsstudio.config.settings import load_settings, save_settings, user_data_dir
 from tsstudio.data import BUILTIN_DATASET, find_dataset_dir
 from tsstudio.errors import TsstudioError
+from tsstudio.gui.background_jobs import BackgroundJob
 from tsstudio.gui.workers import TrainingJob
 
 RECENT_KEY = "workspace/recent"
@@ -57,6 +58,7 @@ class AppController(QObject):
     jobStarted = Signal(str)  # run path
     jobFinished = Signal(str, str)  # run path, status
     jobFailed = Signal(str, str)  # run path, message
+    backgroundJobsChanged = Signal()  # an evaluation or export job started or ended
 
     def __init__(self, workspace: str | os.PathLike[str] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +72,7 @@ class AppController(QObject):
         self.dataset_name: str = BUILTIN_DATASET
         self.run_path: Path | None = None
         self.jobs: list[TrainingJob] = []
+        self.background_jobs: list[BackgroundJob] = []
 
     # ------------------------------------------------------------------ workspace
     @property
@@ -267,8 +270,35 @@ class AppController(QObject):
         for job in done:
             job.deleteLater()
 
+    # ------------------------------------------------------------------ evaluation and export jobs
+    def start_background(self, job: BackgroundJob) -> BackgroundJob:
+        """Run an evaluation or export job; refused while the file trains or has another job."""
+        if self.is_training(job.path):
+            raise TsstudioError(f"{job.path.name} is training; evaluate or export it when it has stopped")
+        if self.background_job_for(job.path) is not None:
+            raise TsstudioError(f"{job.path.name} already has a job running; wait for it or cancel it")
+        job.setParent(self)
+        job.finished.connect(lambda _status, _message, j=job: self._on_background_finished(j))
+        self.background_jobs.append(job)
+        job.start()
+        self.backgroundJobsChanged.emit()
+        return job
+
+    def background_job_for(self, path: str | os.PathLike[str]) -> BackgroundJob | None:
+        """The running evaluation or export job on `path`, if any."""
+        target = Path(path)
+        return next((j for j in self.background_jobs if j.path == target and j.is_running), None)
+
+    def _on_background_finished(self, job: BackgroundJob) -> None:
+        self.background_jobs = [j for j in self.background_jobs if j is not job]
+        job.deleteLater()
+        self.backgroundJobsChanged.emit()
+        self.runsChanged.emit()  # evaluation results land in the run file: the list rereads it
+
     def stop_all(self, timeout_ms: int = 10000) -> bool:
         """Ask every job to stop and wait up to `timeout_ms` in all; True if all ended."""
+        for background in self.background_jobs:
+            background.cancel()
         for job in self.jobs:
             job.stop()
         deadline = _dt.datetime.now() + _dt.timedelta(milliseconds=timeout_ms)
@@ -276,4 +306,7 @@ class AppController(QObject):
         for job in self.jobs:
             left = max(0, int((deadline - _dt.datetime.now()).total_seconds() * 1000))
             ok = job.wait(left) and ok
+        for background in self.background_jobs:
+            left = max(0, int((deadline - _dt.datetime.now()).total_seconds() * 1000))
+            ok = background.wait(left) and ok
         return ok

@@ -37,6 +37,7 @@ from tsstudio.gui.views.compare_view import CompareView
 from tsstudio.gui.views.curves_view import CurvesView
 from tsstudio.gui.views.results_view import ResultsView
 from tsstudio.gui.views.sampler_view import SamplerView
+from tsstudio.gui.views.token_browser_view import TokenBrowserView
 
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
@@ -102,6 +103,10 @@ class MainWindow(QMainWindow):
         self.theme.changed.connect(self.sampler_view.set_theme)
         self.sampler_view.set_theme(self.theme.name)
         self.tabs.addTab(self.sampler_view, "Sampler")
+        self.token_browser = TokenBrowserView(self.controller)
+        self.theme.changed.connect(self.token_browser.set_theme)
+        self.token_browser.set_theme(self.theme.name)
+        self.tabs.insertTab(self.tabs.indexOf(self.sampler_view), self.token_browser, "Tokens")
         self.results_view = ResultsView(self.controller)  # follows the workspace, refreshes when runs change
         self.tabs.addTab(self.results_view, "Results")
         self.curves_view = CurvesView(self.controller)
@@ -183,6 +188,10 @@ class MainWindow(QMainWindow):
         add_dir = file_menu.addAction("Add data folder…")
         add_dir.triggered.connect(self.choose_data_dir)
         file_menu.addSeparator()
+        self.export_plot_action = file_menu.addAction("Export plot…")
+        self.export_plot_action.setToolTip("Save one of the current tab's plots as PNG or SVG")
+        self.export_plot_action.triggered.connect(self.ask_export_plot)
+        file_menu.addSeparator()
         quit_action = file_menu.addAction("Quit")
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
@@ -238,7 +247,8 @@ class MainWindow(QMainWindow):
 
     def _update_jobs_label(self) -> None:
         n = len(self.controller.running_jobs())
-        self.jobs_label.setText(f"jobs running: {n}")
+        background = len([j for j in self.controller.background_jobs if j.is_running])
+        self.jobs_label.setText(f"jobs running: {n}" + (f" · evaluations/exports: {background}" if background else ""))
 
     def _update_workspace_label(self) -> None:
         self.workspace_label.setText(f"workspace: {self.controller.workspace}")
@@ -255,6 +265,9 @@ class MainWindow(QMainWindow):
         self.runs_view.openRequested.connect(self.open_run)
         self.runs_view.compareRequested.connect(self.open_in_compare)
         self.runs_view.codebookRequested.connect(self.open_in_codebook)
+        self.runs_view.fileOpenRequested.connect(self.open_file)
+        self.runs_view.jobFinished.connect(self._on_background_job_finished)
+        c.backgroundJobsChanged.connect(self._update_jobs_label)
         self.training_view.startRequested.connect(self.start_training)
 
     def open_run(self, path: str) -> None:
@@ -281,6 +294,54 @@ class MainWindow(QMainWindow):
         """Explore a tokenizer run's codebook in the Codebook tab."""
         self.tabs.setCurrentWidget(self.codebook_view)
         return self.codebook_view.open_run(path)
+    def open_file(self, path: str, kind: str) -> None:
+        """Show a file that is not a run where it fits: generations in the sampler, token exports in
+        the token browser (never an empty Training view)."""
+        if kind == "generation":
+            self.open_in_sampler(path)
+        elif kind == "export":
+            self.tabs.setCurrentWidget(self.token_browser)
+            self.token_browser.open_path(path)
+
+    def _on_background_job_finished(self, title: str, status: str, message: str) -> None:
+        if status == "failed":
+            self.show_error("Job failed", f"{title}: {message}")
+        else:
+            self.statusBar().showMessage(f"{title}: {status}" + (f" — {message}" if message else ""), 10000)
+
+    def current_plots(self) -> list[Any]:
+        """The plots of the current tab (what File → Export plot… offers)."""
+        from tsstudio.gui.plot_export import plot_widgets_in
+
+        return plot_widgets_in(self.tabs.currentWidget())
+
+    def ask_export_plot(self) -> None:
+        """Pick one of the current tab's plots and a .png or .svg file name, and export it."""
+        from PySide6.QtWidgets import QInputDialog
+
+        from tsstudio.gui.plot_export import export_plot, plot_title
+
+        plots = self.current_plots()
+        if not plots:
+            self.statusBar().showMessage("This tab shows no plot to export", 5000)
+            return
+        names = [f"{i + 1}. {plot_title(w)}" for i, w in enumerate(plots)]
+        choice = names[0]
+        if len(plots) > 1:
+            choice, ok = QInputDialog.getItem(self, "Export plot", "Plot:", names, 0, False)
+            if not ok:
+                return
+        widget = plots[names.index(choice)]
+        out, _ = QFileDialog.getSaveFileName(self, "Export plot", str(self.controller.workspace / "plot.png"),
+                                             "PNG image (*.png);;SVG drawing (*.svg)")
+        if not out:
+            return
+        try:
+            export_plot(widget, out)
+        except (TsstudioError, OSError) as exc:
+            self.show_error("Cannot export plot", str(exc))
+            return
+        self.statusBar().showMessage(f"Plot saved to {out}", 10000)
 
     def current_config(self) -> RunConfig | None:
         """The Configure tab's configuration (None when it is invalid or the form is missing)."""

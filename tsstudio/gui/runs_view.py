@@ -25,6 +25,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -40,23 +42,41 @@ from PySide6.QtWidgets import (
 )
 
 from tsstudio.errors import TsstudioError
+from tsstudio.gui.background_jobs import BackgroundJob, evaluation_job, token_export_job
 from tsstudio.gui.controller import AppController
 from tsstudio.gui.datasets_view import run_in_thread
+from tsstudio.gui.table_csv import model_csv, write_text_atomically
 from tsstudio.gui.theme import status_color
+from tsstudio.gui.widgets.jobs_panel import JobsPanel
 from tsstudio.store.workspace import RunSummary, ScanCache, delete_run, rename_run, scan_workspace
 
 REFRESH_MS = 2000
-COLUMNS = ("name", "status", "kind", "dataset", "preset", "seed", "steps", "val_loss", "svm", "knn", "perplexity")
-METRIC_KEYS = {"val_loss": "val_loss", "svm": "svm_accuracy", "knn": "knn_accuracy", "perplexity": "perplexity"}
+COLUMNS = ("name", "status", "kind", "dataset", "preset", "seed", "steps", "val_loss", "svm", "knn", "perplexity",
+           "fid", "is", "cas")
+METRIC_KEYS = {"val_loss": "val_loss", "svm": "svm_accuracy", "knn": "knn_accuracy", "perplexity": "perplexity",
+               "fid": "fid", "is": "is_mean", "cas": "cas_accuracy"}  # the last three: a prior's evaluation
 RESUMABLE = ("stopped", "interrupted")
 # The sidebar is narrow: these start hidden (the run name already says dataset and preset);
 # the header's context menu shows or hides any column, and the choice is remembered.
-DEFAULT_HIDDEN = ("kind", "dataset", "preset", "seed", "perplexity")
+DEFAULT_HIDDEN = ("kind", "dataset", "preset", "seed", "perplexity", "fid", "is", "cas")
 HIDDEN_COLUMNS_KEY = "runs/hidden_columns"
 EMPTY_TEXT = "No runs in this workspace yet.\n\nConfigure a run and press Start, or open another workspace (File menu)."
 NAME_MIN_WIDTH = 140  # room for "<dataset>-<preset>…" before the name elides
 COLUMN_WIDTHS = {"status": 62, "kind": 64, "dataset": 70, "preset": 80, "seed": 36, "steps": 62,
-                 "val_loss": 58, "svm": 46, "knn": 46, "perplexity": 64}
+                 "val_loss": 58, "svm": 46, "knn": 46, "perplexity": 64, "fid": 52, "is": 46, "cas": 46}
+
+
+EVALUATION_FIGURES = (("fid", "FID"), ("real_fid_floor", "real-vs-real FID floor"), ("is_mean", "IS"),
+                      ("cas_accuracy", "CAS"), ("fcn_test_accuracy", "FCN test accuracy"),
+                      ("svm_accuracy", "SVM probe"), ("knn_accuracy", "kNN probe"), ("test_mse_time", "test MSE (time)"),
+                      ("perplexity", "perplexity"))
+
+
+def evaluation_tooltip(s: RunSummary) -> str:
+    """The run's evaluated figures, one per line, for its tooltip ('' when none)."""
+    lines = [f"{label}: {s.headline[key]:.4g}" for key, label in EVALUATION_FIGURES
+             if key in s.headline and math.isfinite(s.headline[key])]
+    return "\n" + "\n".join(lines) if lines else ""
 
 
 class RunsModel(QAbstractTableModel):
@@ -98,7 +118,7 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col == "status":
             return status_color(s.status)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return s.error or str(s.path)
+            return s.error or str(s.path) + evaluation_tooltip(s)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("seed", "steps", *METRIC_KEYS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -120,6 +140,8 @@ class RunsModel(QAbstractTableModel):
         value = s.headline.get(METRIC_KEYS[col])
         if value is None or not math.isfinite(value):
             return ""
+        if col in ("fid", "is"):
+            return f"{value:.2f}"
         return f"{value:.1f}" if col == "perplexity" else f"{value:.4f}" if col == "val_loss" else f"{value:.3f}"
 
     @staticmethod
@@ -162,12 +184,90 @@ class RunsModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
 
 
+FILE_COLUMNS = ("name", "kind", "dataset", "facts")
+FILE_KIND_NAMES = {"generation": "generations", "export": "tokens"}
+FILE_FACT_ORDER = {"generation": ("prior", "class", "N", "length", "settings"),
+                   "export": ("tokenizer", "splits", "N", "grid", "codebook size")}
+FILE_SHORT_FACTS = {"generation": ("prior", "class", "N"), "export": ("tokenizer", "N")}  # the table's column
+FILES_VISIBLE_ROWS = 4  # the section grows to this many rows, then scrolls
+EVALUABLE = ("finished", "stopped", "interrupted")
+
+
+def facts_text(summary: RunSummary, sep: str = " · ", short: bool = False) -> str:
+    """A generation file's or token export's facts in their natural order, e.g. `prior p · class 1 · N 64`
+    (`short`: only the few the table's column has room for; the tooltip has them all)."""
+    order = (FILE_SHORT_FACTS if short else FILE_FACT_ORDER).get(summary.kind, ())
+    keys = [k for k in order if summary.facts.get(k)]
+    if not short:
+        keys += [k for k in summary.facts if k not in order and summary.facts[k]]
+    if short:  # wrap only between facts, never inside "N 16"
+        return sep.join(f"{k} {summary.facts[k]}".replace(" ", "\u00a0") for k in keys)
+    return sep.join(f"{k} {summary.facts[k]}" for k in keys)
+
+
+class FilesModel(QAbstractTableModel):
+    """Generation files and token exports: files that are not runs, with their own facts."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[RunSummary] = []
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(FILE_COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return FILE_COLUMNS[section]
+        return None
+
+    def summary(self, row: int) -> RunSummary:
+        return self._rows[row]
+
+    def row_of(self, path: Path) -> int:
+        return next((i for i, s in enumerate(self._rows) if s.path == path), -1)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        s = self._rows[index.row()]
+        col = FILE_COLUMNS[index.column()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole):
+            if col == "name":
+                return s.name
+            if col == "kind":
+                return FILE_KIND_NAMES.get(s.kind, s.kind)
+            if col == "dataset":
+                return s.dataset
+            return s.error or facts_text(s, short=True)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            where = f"\ndataset {s.dataset}" if s.dataset else ""
+            return s.error or f"{s.path}{where}\n" + facts_text(s, "\n")
+        return None
+
+    def set_files(self, files: list[RunSummary]) -> None:
+        """Replace the rows (a handful of files: a reset only when something changed)."""
+        if files == self._rows:
+            return
+        if [f.path for f in files] == [f.path for f in self._rows]:
+            self._rows = list(files)
+            self.dataChanged.emit(self.index(0, 0), self.index(len(files) - 1, len(FILE_COLUMNS) - 1))
+            return
+        self.beginResetModel()
+        self._rows = list(files)
+        self.endResetModel()
+
+
 class RunsView(QWidget):
     """Table of runs with a filter box; open, resume, rename and delete."""
 
     openRequested = Signal(str)  # double-click / Open: show the run in the training view
     compareRequested = Signal(str)  # "Compare with…": the run becomes run A of the Compare tab
     codebookRequested = Signal(str)  # "Codebook": explore the run's codebook
+    fileOpenRequested = Signal(str, str)  # (path, kind): a generation file or token export to show
+    jobFinished = Signal(str, str, str)  # (title, status, message) of an evaluation or export job
 
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -193,7 +293,7 @@ class RunsView(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # evaluate several
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
@@ -237,6 +337,9 @@ class RunsView(QWidget):
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(self.table)
         layout.addWidget(self.stack, 1)
+        self._build_files_section(layout)
+        self.jobs_panel = JobsPanel()
+        layout.addWidget(self.jobs_panel)
         layout.addLayout(buttons)
 
         self._timer = QTimer(self)
@@ -245,6 +348,7 @@ class RunsView(QWidget):
         controller.runsChanged.connect(self.refresh)
         controller.workspaceChanged.connect(lambda _: self.refresh())
         controller.jobsChanged.connect(self._update_buttons)
+        controller.backgroundJobsChanged.connect(self._on_background_jobs)
         self.refresh()
 
     # ------------------------------------------------------------------ columns
@@ -313,6 +417,12 @@ class RunsView(QWidget):
         _token, runs, _error = answer
         self._scanning = False
         if runs is not None:
+            files = [s for s in runs if not s.is_run]
+            runs = [s for s in runs if s.is_run]
+            self.files_model.set_files(files)
+            self.files_label.setVisible(bool(files))
+            self.files_table.setVisible(bool(files))
+            self._fit_files_height()
             self.model.set_runs(runs)
             self.stack.setCurrentIndex(1 if runs else 0)
             self._fit_name_column()
@@ -361,7 +471,7 @@ class RunsView(QWidget):
         self.delete_button.setEnabled(path is not None and not busy)
 
     def _is_busy(self, path: Path) -> bool:
-        if self.controller.is_training(path):
+        if self.controller.is_training(path) or self.controller.background_job_for(path) is not None:
             return True
         summary = self.summary_for(path)
         return summary is not None and summary.status in ("running", "paused")
@@ -450,4 +560,190 @@ class RunsView(QWidget):
             action.setEnabled(enabled)
             action.triggered.connect(slot)
             menu.addAction(action)
+        self._add_job_actions(menu, path)
         menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    # ------------------------------------------------------------------ files that are not runs
+    def _build_files_section(self, layout: QVBoxLayout) -> None:
+        self.files_label = QLabel("Other files — generations and token exports")
+        self.files_label.setObjectName("FilesSectionLabel")
+        font = self.files_label.font()
+        font.setBold(True)
+        self.files_label.setFont(font)
+        self.files_model = FilesModel(self)
+        self.files_proxy = QSortFilterProxyModel(self)
+        self.files_proxy.setSourceModel(self.files_model)
+        self.files_proxy.setFilterKeyColumn(-1)
+        self.files_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_edit.textChanged.connect(self.files_proxy.setFilterFixedString)
+        self.files_table = QTableView()
+        self.files_table.setModel(self.files_proxy)
+        self.files_table.setSortingEnabled(True)
+        self.files_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.files_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.files_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.files_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.files_table.setAlternatingRowColors(True)
+        self.files_table.setWordWrap(True)  # the facts take two lines in a narrow sidebar
+        self.files_table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.files_table.verticalHeader().setVisible(False)
+        self.files_table.verticalHeader().setDefaultSectionSize(2 * self.fontMetrics().lineSpacing() + 6)
+        self.files_table.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((124, 88, 70)):
+            self.files_table.setColumnWidth(col, width)
+        self.files_table.setColumnHidden(FILE_COLUMNS.index("dataset"), True)  # in the tooltip; shown from the header
+        self.files_table.horizontalHeader().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.files_table.horizontalHeader().customContextMenuRequested.connect(self._files_header_menu)
+        self.files_table.doubleClicked.connect(lambda index: self.open_file(self._file_at(index)))
+        self.files_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.files_table.customContextMenuRequested.connect(self._files_menu)
+        self.files_label.setVisible(False)
+        self.files_table.setVisible(False)
+        layout.addWidget(self.files_label)
+        layout.addWidget(self.files_table)
+
+    def _fit_files_height(self) -> None:
+        """As tall as its rows (up to FILES_VISIBLE_ROWS), so the runs keep the rest of the sidebar."""
+        t = self.files_table
+        rows = min(max(self.files_model.rowCount(), 1), FILES_VISIBLE_ROWS)
+        bar = t.horizontalScrollBar().sizeHint().height() if t.horizontalScrollBar().isVisible() else 0
+        t.setFixedHeight(t.horizontalHeader().sizeHint().height() + rows * t.verticalHeader().defaultSectionSize()
+                         + 2 * t.frameWidth() + bar)
+
+    def _files_header_menu(self, pos: QPoint) -> None:
+        menu = QMenu(self)
+        for col, name in enumerate(FILE_COLUMNS[1:], start=1):
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(not self.files_table.isColumnHidden(col))
+            action.toggled.connect(lambda on, c=col: self.files_table.setColumnHidden(c, not on))
+        menu.exec(self.files_table.horizontalHeader().mapToGlobal(pos))
+
+    def _file_at(self, index: QModelIndex) -> Path | None:
+        if not index.isValid():
+            return None
+        return self.files_model.summary(self.files_proxy.mapToSource(index).row()).path
+
+    def file_paths(self) -> list[Path]:
+        """The generation files and token exports listed (apart from the runs)."""
+        return [self.files_model.summary(i).path for i in range(self.files_model.rowCount())]
+
+    def file_summary(self, path: Path) -> RunSummary | None:
+        row = self.files_model.row_of(Path(path))
+        return self.files_model.summary(row) if row >= 0 else None
+
+    def open_file(self, path: Path | None) -> None:
+        """Ask for a generation file (sampler) or token export (token browser) to be shown."""
+        summary = self.file_summary(path) if path is not None else None
+        if summary is not None:
+            self.fileOpenRequested.emit(str(summary.path), summary.kind)
+
+    def _files_menu(self, pos: QPoint) -> None:
+        path = self._file_at(self.files_table.indexAt(pos))
+        summary = self.file_summary(path) if path is not None else None
+        menu = QMenu(self)
+        if summary is not None:
+            where = "sampler" if summary.kind == "generation" else "token browser"
+            menu.addAction(f"Open in {where}", lambda: self.open_file(path))
+            menu.addAction("Delete…", lambda: self.ask_delete(path))
+            menu.addSeparator()
+        menu.addAction("Copy table as CSV", lambda: self.copy_table_csv(self.files_proxy))
+        menu.addAction("Export table as CSV…", lambda: self.ask_export_table_csv(self.files_proxy))
+        menu.exec(self.files_table.viewport().mapToGlobal(pos))
+
+    # ------------------------------------------------------------------ evaluation and export jobs
+    def selected_paths(self) -> list[Path]:
+        """Every selected run (the list allows several, to evaluate them together)."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        paths = [self._path_at(self.proxy.index(r, 0)) for r in rows]
+        return [p for p in paths if p is not None]
+
+    def can_evaluate(self, path: Path) -> bool:
+        summary = self.summary_for(path)
+        return (summary is not None and summary.kind in ("tokenizer", "prior") and summary.status in EVALUABLE
+                and not self._is_busy(path))
+
+    def evaluate(self, paths: list[Path], **prior_options: Any) -> list[BackgroundJob]:
+        """Start one evaluation job per run (as `tsstudio eval`); returns the jobs started.
+
+        `prior_options` (fcn_epochs, cas_epochs, with_cas, …) go to a prior run's evaluation.
+        """
+        jobs = []
+        for path in paths:
+            summary = self.summary_for(path)
+            if summary is None or not self.can_evaluate(path):
+                continue
+            job = evaluation_job(path, summary.kind, data_dir=self.controller.data_dir_for(summary.dataset), **prior_options)
+            jobs.append(self._start(job))
+        return [j for j in jobs if j is not None]
+
+    def export_tokens(self, path: Path, out: str | os.PathLike[str], split: str = "all") -> BackgroundJob | None:
+        """Export a tokenizer run's tokens (as `tsstudio export-tokens`) on a job thread."""
+        summary = self.summary_for(path)
+        data_dir = self.controller.data_dir_for(summary.dataset) if summary is not None else None
+        return self._start(token_export_job(path, out, split=split, data_dir=data_dir))
+
+    def ask_export_tokens(self, path: Path | None) -> None:
+        if path is None:
+            return
+        split, ok = QInputDialog.getItem(self, "Export tokens", "Splits:", ["all", "train", "test"], 0, False)
+        if not ok:
+            return
+        suggested = str(path.with_name(f"{path.stem}-tokens-{split}.h5"))
+        out, _ = QFileDialog.getSaveFileName(self, "Export tokens", suggested, "HDF5 (*.h5)")
+        if out:
+            self.export_tokens(path, out, split)
+
+    def _start(self, job: BackgroundJob) -> BackgroundJob | None:
+        job.finished.connect(lambda status, message, j=job: self.jobFinished.emit(j.title, status, message))
+        try:
+            self.controller.start_background(job)
+        except TsstudioError as exc:
+            QMessageBox.warning(self, "Cannot start", str(exc))
+            job.deleteLater()
+            return None
+        self._update_buttons()
+        return job
+
+    def _on_background_jobs(self) -> None:
+        self.jobs_panel.set_jobs([j for j in self.controller.background_jobs if j.is_running])
+        self._update_buttons()
+
+    def _add_job_actions(self, menu: QMenu, path: Path) -> None:
+        summary = self.summary_for(path)
+        selected = [p for p in self.selected_paths() if p != path]
+        targets = [path, *selected] if path in self.selected_paths() else [path]
+        n = len([p for p in targets if self.can_evaluate(p)])
+        menu.addSeparator()
+        evaluate = menu.addAction("Evaluate" if n <= 1 else f"Evaluate {n} runs", lambda: self.evaluate(targets))
+        evaluate.setEnabled(n > 0)
+        evaluate.setToolTip("Tokenizer: reconstruction, probes, codebook · prior: FID, IS, CAS (as tsstudio eval)")
+        export = menu.addAction("Export tokens…", lambda: self.ask_export_tokens(path))
+        export.setEnabled(summary is not None and summary.kind == "tokenizer" and summary.status in EVALUABLE)
+        job = self.controller.background_job_for(path)
+        if job is not None:
+            menu.addAction(f"Cancel: {job.title}", job.cancel)
+        menu.addSeparator()
+        menu.addAction("Copy table as CSV", lambda: self.copy_table_csv(self.proxy))
+        menu.addAction("Export table as CSV…", lambda: self.ask_export_table_csv(self.proxy))
+
+    # ------------------------------------------------------------------ tables as CSV
+    def table_csv(self, model: QSortFilterProxyModel | None = None) -> str:
+        """A table (default: the runs) as CSV, every column, rows as sorted and filtered on screen."""
+        return model_csv(model if model is not None else self.proxy)
+
+    def copy_table_csv(self, model: QSortFilterProxyModel | None = None) -> None:
+        QApplication.clipboard().setText(self.table_csv(model))
+
+    def export_table_csv(self, out: str | os.PathLike[str], model: QSortFilterProxyModel | None = None) -> Path:
+        """Write a table as CSV to `out` (atomically)."""
+        return write_text_atomically(out, self.table_csv(model))
+
+    def ask_export_table_csv(self, model: QSortFilterProxyModel | None = None) -> None:
+        suggested = str(self.controller.workspace / ("files.csv" if model is self.files_proxy else "runs.csv"))
+        out, _ = QFileDialog.getSaveFileName(self, "Export table as CSV", suggested, "CSV (*.csv)")
+        if out:
+            try:
+                self.export_table_csv(out, model)
+            except OSError as exc:
+                QMessageBox.warning(self, "Cannot export", f"{out}: {exc}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import torch
 import tsstudio
 from tsstudio.config.io import to_dict, validate
 from tsstudio.config.schema import PriorConfig, RunConfig
-from tsstudio.errors import RunFileError
+from tsstudio.errors import Cancelled, RunFileError
 from tsstudio.models.maskgit import MaskGITPrior
 from tsstudio.models.runtime import resolve_precision
 from tsstudio.models.tokenizer import Tokenizer
@@ -78,8 +79,23 @@ class TokenExport:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
-def export_tokens(run_path: Path, out: Path, split: str = "all", data_dir: str | None = None, weights: str = "latest") -> Path:
-    """Write the token grids of a tokenizer run's dataset (train, test or both) to `out`."""
+def export_tokens(
+    run_path: Path,
+    out: Path,
+    split: str = "all",
+    data_dir: str | None = None,
+    weights: str = "latest",
+    progress: Callable[[str, int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    batch_size: int = 512,
+) -> Path:
+    """Write the token grids of a tokenizer run's dataset (train, test or both) to `out`.
+
+    `progress(split, done, total)` hears about every batch of series; when `should_stop()` turns
+    true the export raises `Cancelled` at the next batch and no file is left at `out`.
+    """
+    if split not in ("all", "train", "test"):
+        raise RunFileError(f"--split {split!r}: expected all, train or test")
     splits = ("train", "test") if split == "all" else (split,)
     with RunFile.open(run_path) as run:
         tokenizer, step = load_tokenizer(run, weights)
@@ -107,12 +123,24 @@ def export_tokens(run_path: Path, out: Path, split: str = "all", data_dir: str |
             "token_order": "row-major over (frequency, time)",
         })
         f.create_dataset("codebook", data=tokenizer.quantizer.codebook.cpu().numpy().astype(np.float32))
+        total, done = sum(len(data[name][0]) for name in splits), 0
         for name in splits:
             x, y = data[name]
-            tokens = extract_tokens(tokenizer, x, device).view(-1, grid.height, grid.width).numpy().astype(dtype)
+            parts = []
+            for start in range(0, len(x), batch_size):
+                if should_stop is not None and should_stop():
+                    raise Cancelled(f"export of {Path(out).name} cancelled; no file written")
+                if progress is not None:
+                    progress(name, done, total)
+                part = extract_tokens(tokenizer, x[start:start + batch_size], device, batch_size)
+                parts.append(part.view(-1, grid.height, grid.width).numpy().astype(dtype))
+                done += len(part)
+            tokens = np.concatenate(parts) if parts else np.zeros((0, grid.height, grid.width), dtype)
             group = f.create_group(name)
             _chunked(group, "tokens", tokens)
             _chunked(group, "labels", y.astype(np.int64))
+        if progress is not None:
+            progress("done", total, total)
 
     return _write_atomically(Path(out), write)
 

@@ -7,23 +7,54 @@ from pathlib import Path
 from typing import Any
 
 from tsstudio.config.io import from_dict
-from tsstudio.errors import RunFileError, wrong_kind
+from tsstudio.errors import Cancelled, RunFileError, wrong_kind
 from tsstudio.eval.tokenizer_eval import evaluate_tokenizer
 from tsstudio.models.runtime import precision_name, resolve_device, resolve_precision
 from tsstudio.store.models_io import dataset_of, load_prior, load_tokenizer
 from tsstudio.store.runfile import RunFile, write_evaluation
 
+Progress = Callable[[str, int, int], None]
 
-def evaluate_run(path: Path, data_dir: str | None = None, weights: str = "latest", device: str = "auto") -> dict[str, Any]:
-    """Evaluate a finished or stopped tokenizer run and store the results in its file."""
+
+def checked(progress: Progress | None, should_stop: Callable[[], bool] | None) -> Progress:
+    """A progress callback that first raises `Cancelled` when `should_stop()` says so.
+
+    The core calls it between stages, batches and epochs, so a cancel lands there and, as every
+    result is written only at the end, leaves the files as they were.
+    """
+    def report(stage: str, done: int, total: int) -> None:
+        if should_stop is not None and should_stop():
+            raise Cancelled(f"cancelled during {stage}; nothing was written")
+        if progress is not None:
+            progress(stage, done, total)
+
+    return report
+
+
+def evaluate_run(
+    path: Path,
+    data_dir: str | None = None,
+    weights: str = "latest",
+    device: str = "auto",
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """Evaluate a finished or stopped tokenizer run and store the results in its file.
+
+    `progress(stage, done, total)` hears about the stages; when `should_stop()` turns true the
+    evaluation raises `Cancelled` at the next stage boundary and the run file is left untouched.
+    """
+    report = checked(progress, should_stop)
+    report("loading", 0, 3)
     with RunFile.open(path) as run:
         if run.status == "running":
             raise RunFileError(f"{path}: the run is still training; evaluate it when it has finished or stopped")
         model, step = load_tokenizer(run, weights)
         dataset = dataset_of(run, data_dir)
         probes = from_dict(run.config).probes
-    results, arrays = evaluate_tokenizer(model, dataset, probes, resolve_device(device))
+    results, arrays = evaluate_tokenizer(model, dataset, probes, resolve_device(device), progress=report)
     results = {"step": step, "weights": weights, **results}
+    report("writing", 3, 3)
     write_evaluation(path, results, arrays)
     return results
 
@@ -57,13 +88,16 @@ def evaluate_prior_run(
     cas_precision: str = "auto",
     progress: Callable[[str, int, int], None] | None = None,
     fcn_cache: Path | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """FID, IS and CAS of a prior run's samples (method §10), stored in its run file.
 
     The FCN classifier is trained once per dataset and cached (in `fcn_cache`, by default
     `fcn_cache_dir(path)`); its own test accuracy is reported so the figures can be judged,
     and real-vs-real FID (train vs test split) is the floor.
-    `progress(stage, done, total)` hears about the classifier epochs and the sampling.
+    `progress(stage, done, total)` hears about the classifier epochs and the sampling; when
+    `should_stop()` turns true it raises `Cancelled` at the next epoch or sampling batch, before
+    anything is written to the run file (a cancelled classifier is not cached either).
     """
     import numpy as np
 
@@ -77,20 +111,20 @@ def evaluate_prior_run(
             raise wrong_kind(path, run.kind, "prior")
         load_prior(run, weights)  # unreadable weights fail now, not after the classifier is trained
         dataset = dataset_of(run, data_dir)
+    progress = checked(progress, should_stop)
+
     def report(stage: str, total: int) -> Callable[[int, dict[str, Any]], None]:
-        return lambda epoch, _metrics: progress(stage, epoch + 1, total) if progress else None
+        return lambda epoch, _metrics: progress(stage, epoch + 1, total)
 
     dev = resolve_device(device)
     classifier, fcn_accuracy = cached_fcn(dataset, fcn_cache or fcn_cache_dir(path), epochs=fcn_epochs, device=dev, seed=seed,
                                           progress=report("FCN classifier (cached once per dataset)", fcn_epochs))
     counts = cas_counts(dataset.y_train, dataset.n_classes) if with_cas else np.zeros(0, dtype=np.int64)
     n_samples, done = dataset.n_test + int(counts.sum()), 0
-    if progress:
-        progress("sampling", 0, n_samples)
+    progress("sampling", 0, n_samples)
     generated = sample_prior(path, dataset.n_test, None, seed=seed, weights=weights)
     done += dataset.n_test
-    if progress:
-        progress("sampling", done, n_samples)
+    progress("sampling", done, n_samples)
     results: dict[str, Any] = {"weights": weights, "fcn_test_accuracy": fcn_accuracy, "fcn_epochs": fcn_epochs}
     results.update(generative_metrics(classifier, dataset.x_test, generated.series, dev, x_real_train=dataset.x_train))
     arrays = {"generated_unconditional": generated.series[: min(256, len(generated.series))]}
@@ -102,13 +136,13 @@ def evaluate_prior_run(
                 xs.append(gen.series)
                 ys.append(np.full(int(count), c, dtype=np.int64))
                 done += int(count)
-                if progress:
-                    progress("sampling", done, n_samples)
+                progress("sampling", done, n_samples)
         results.update(cas(np.concatenate(xs), np.concatenate(ys), dataset.x_test, dataset.y_test, dataset.n_classes,
                            epochs=cas_epochs, device=dev, seed=seed, precision=cas_precision,
                            callback=report("CAS classifier", cas_epochs)))
         results["cas_epochs"] = cas_epochs
         results["cas_precision"] = precision_name(resolve_precision(cas_precision, dev))
     results = {k: v for k, v in results.items() if v is not None}
+    progress("writing", 1, 1)
     write_evaluation(path, results, arrays)
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import os
@@ -33,6 +34,64 @@ class RunSummary:
     created: str = ""
     headline: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    facts: dict[str, str] = field(default_factory=dict)  # a generation file's or token export's own facts
+
+    @property
+    def is_run(self) -> bool:
+        """A training run (tokenizer or prior), as opposed to a generation file or token export."""
+        return self.kind not in FILE_KINDS
+
+
+FILE_KINDS = ("generation", "export")
+"""Kinds of tsstudio files that are not runs: listed apart, with their own facts."""
+
+
+def _prior_dataset(prior_run: Path) -> str:
+    """The dataset of the prior run a generation file came from ('' when that run is gone)."""
+    import h5py
+
+    try:
+        with h5py.File(prior_run, "r") as f:
+            return str(f.attrs.get("dataset", ""))
+    except (OSError, ValueError):
+        return ""
+
+
+def _file_facts(path: Path, kind: str) -> tuple[dict[str, str], str]:
+    """(facts, dataset) of a generation file or token export, read from its attributes and shapes."""
+    import json
+
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        attrs = dict(f.attrs)
+        if kind == "generation":
+            settings = json.loads(attrs.get("settings", "{}"))
+            series = f["series"]
+            klass = int(settings.get("class", -1))
+            facts = {
+                "prior": Path(str(settings.get("prior_run", ""))).stem,
+                "class": "any (unconditional)" if klass < 0 else str(klass),
+                "N": str(series.shape[0]),
+                "length": str(series.shape[1]) if series.ndim > 1 else "",
+                "settings": ", ".join(
+                    f"{key} {settings[key]}" for key in
+                    ("guidance_scale", "decoding_steps", "choice_temperature", "sampling_temperature", "seed")
+                    if key in settings
+                ),
+                "steps recorded": "yes" if "steps" in f else "no",
+            }
+            return facts, _prior_dataset(Path(str(settings.get("prior_run", ""))))
+        splits = [name for name in ("train", "test") if name in f and "tokens" in f[name]]
+        grid = attrs.get("token_grid")
+        facts = {
+            "tokenizer": Path(str(attrs.get("tokenizer_run", ""))).stem,
+            "splits": ", ".join(splits),
+            "N": ", ".join(f"{name} {f[name]['tokens'].shape[0]}" for name in splits),
+            "grid": f"{int(grid[0])} x {int(grid[1])}" if grid is not None and len(grid) == 2 else "",
+            "codebook size": str(attrs.get("codebook_size", "")),
+        }
+        return facts, str(attrs.get("dataset", ""))
 
 
 def summarize(path: str | os.PathLike[str]) -> RunSummary:
@@ -40,21 +99,39 @@ def summarize(path: str | os.PathLike[str]) -> RunSummary:
     p = Path(path)
     with RunFile.open(p) as rf:
         summary = RunSummary(path=p, name=p.stem, kind=rf.kind, created=rf.created)
-        try:
-            summary.status = rf.status
-            summary.dataset = rf.dataset
-            summary.preset = rf.preset
-            summary.seed = rf.seed
-            summary.step = rf.step
-            summary.total_steps = rf.total_steps
-            latest = rf.headline()
-            headline = {name: latest[name] for name in HEADLINE_METRICS if name in latest}
-            for key, value in rf.evaluation().items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    headline[key] = float(value)
-            summary.headline = headline
-        except (OSError, KeyError, ValueError, RunFileError) as exc:
-            summary.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if summary.kind not in FILE_KINDS:
+            _fill_run(summary, rf)
+    return _summarize_file(summary) if summary.kind in FILE_KINDS else summary
+
+
+def _fill_run(summary: RunSummary, rf: RunFile) -> None:
+    """The status, progress and headline metrics of a tokenizer or prior run."""
+    try:
+        summary.status = rf.status
+        summary.dataset = rf.dataset
+        summary.preset = rf.preset
+        summary.seed = rf.seed
+        summary.step = rf.step
+        summary.total_steps = rf.total_steps
+        latest = rf.headline()
+        headline = {name: latest[name] for name in HEADLINE_METRICS if name in latest}
+        for key, value in rf.evaluation().items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                headline[key] = float(value)
+        summary.headline = headline
+    except (OSError, KeyError, ValueError, RunFileError) as exc:
+        summary.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _summarize_file(summary: RunSummary) -> RunSummary:
+    try:
+        summary.facts, summary.dataset = _file_facts(summary.path, summary.kind)
+        summary.status = "file"
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        summary.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not summary.created:
+        with contextlib.suppress(OSError):
+            summary.created = _dt.datetime.fromtimestamp(summary.path.stat().st_mtime).isoformat(timespec="seconds")
     return summary
 
 
