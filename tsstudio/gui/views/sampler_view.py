@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSlider,
-    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -42,6 +41,7 @@ from tsstudio.eval.sampling_explore import UNCONDITIONAL, class_id_for, replay_f
 from tsstudio.gui.plots import SpectrogramPlot, class_colors, stft_magnitude
 from tsstudio.gui.sampling_worker import PriorInfo, SamplerService, SamplingRequest, SamplingResult
 from tsstudio.gui.theme import PLOT_COLORS, style_plot
+from tsstudio.gui.widgets.caption import captioned
 from tsstudio.gui.widgets.series_grid import UNCONDITIONAL_COLOR, SeriesGrid
 from tsstudio.gui.widgets.token_grid import TokenGridPlot
 
@@ -61,21 +61,6 @@ def _is_kind(path: str, kind: str) -> bool:
             return f.attrs.get("kind") == kind
     except (OSError, ValueError):
         return False
-
-
-def _captioned(widget: QWidget, caption: str | QLabel) -> QWidget:
-    """`widget` under a one-line caption (a QLabel: it follows the palette and never widens the plot)."""
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(1)
-    label = caption if isinstance(caption, QLabel) else QLabel(caption)
-    label.setToolTip(label.text())
-    label.setMinimumWidth(40)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    layout.addWidget(label)
-    layout.addWidget(widget, 1)
-    return box
 
 
 class SamplerView(QWidget):
@@ -194,7 +179,7 @@ class SamplerView(QWidget):
         upper = QSplitter(Qt.Orientation.Horizontal)
         self.grid = SeriesGrid()
         self.grid.selected.connect(self.select)
-        upper.addWidget(_captioned(self.grid, "Generations (click one)"))
+        upper.addWidget(captioned(self.grid, "Generations (click one)"))
         side = QSplitter(Qt.Orientation.Vertical)
         self.nearest_plot = pg.PlotWidget()
         self.nearest_plot.getPlotItem().setMenuEnabled(False)
@@ -210,8 +195,8 @@ class SamplerView(QWidget):
         for item in (self.pca_real, self.pca_gen, self.pca_current):
             self.pca_plot.addItem(item)
         self.nearest_caption = QLabel("Nearest real training series")
-        side.addWidget(_captioned(self.nearest_plot, self.nearest_caption))
-        side.addWidget(_captioned(self.pca_plot, "Real test vs generated (PCA of the series)"))
+        side.addWidget(captioned(self.nearest_plot, self.nearest_caption))
+        side.addWidget(captioned(self.pca_plot, "Real test vs generated (PCA of the series)"))
         upper.addWidget(side)
         upper.setSizes([620, 420])
         split.addWidget(upper)
@@ -230,7 +215,7 @@ class SamplerView(QWidget):
         for w, caption in ((self.token_plot, "Token grid (grey = masked)"),
                            (self.spectrogram, "Spectrogram |STFT|"),
                            (self.step_plot, "Decoded at this step (final: faint)")):
-            plots.addWidget(_captioned(w, caption))
+            plots.addWidget(captioned(w, caption))
         plots.setSizes([340, 340, 380])
         lower_layout.addWidget(plots, 1)
         replay = QHBoxLayout()
