@@ -31,8 +31,8 @@ def test_datasets_lists_builtin_without_flags(capsys, monkeypatch):
     code, out, _ = run_cli(capsys, "datasets")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["name", "train", "test", "length", "classes", "source"]
-    assert lines[1].split() == ["CBF", "90", "900", "128", "3", "built-in"]
+    assert lines[0].split() == ["name", "train", "test", "length", "classes", "channels", "format", "source"]
+    assert lines[1].split() == ["CBF", "90", "900", "128", "3", "1", "built-in", "built-in"]
 
 
 @needs_ucr

@@ -23,14 +23,17 @@ if TYPE_CHECKING:
 def cmd_datasets(args: argparse.Namespace) -> int:
     from tsstudio.data import list_datasets  # imports numpy, which presets and config do without
 
-    infos = list_datasets(args.data_dir)
+    infos = list_datasets(args.data_dir, label_column=args.label_column)
     rows = []
     for info in infos:
+        fmt = "built-in" if info.source == "built-in" else info.format
         if getattr(info, "error", ""):
-            rows.append([info.name, "-", "-", "-", "-", f"error: {info.error}"])
+            rows.append([info.name, "-", "-", "-", "-", "-", fmt, f"error: {info.error}"])
         else:
-            rows.append([info.name, str(info.n_train), str(info.n_test), str(info.length), str(info.n_classes), info.source])
-    print_table(["name", "train", "test", "length", "classes", "source"], rows)
+            classes = str(info.n_classes) if info.n_classes else "unlabelled"
+            rows.append([info.name, str(info.n_train), str(info.n_test), str(info.length), classes, str(info.channels),
+                         fmt, info.source])
+    print_table(["name", "train", "test", "length", "classes", "channels", "format", "source"], rows)
     return 0
 
 
@@ -63,6 +66,8 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     """Preset or file, then the dedicated flags, then --set overrides (the last word wins)."""
     config = load_yaml(args.config) if args.config else load_preset(args.preset or "regular", kind="tokenizer")
     flags = [f"data.dataset={args.dataset}"] if args.dataset else []
+    if getattr(args, "label_column", None) is not None:
+        flags.append(f"data.label_column={args.label_column}")
     return apply_overrides(config, flags + trainer_flags(args) + list(args.overrides))
 
 

@@ -10,6 +10,9 @@ from tsstudio import __version__
 from tsstudio.cli.argtypes import Parser, integer, setting
 from tsstudio.errors import TsstudioError
 
+LABEL_COLUMN_HELP = ("CSV datasets: the label column, a header name or 1-based number; 'none' for unlabelled data "
+                     "(default: a 'label' or 'class' header column, else the first)")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
@@ -22,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("datasets", help="list the datasets that can be trained on")
     p.add_argument("--data-dir", help="folder in the UCR archive layout (<Name>/<Name>_TRAIN.tsv[.gz])")
+    p.add_argument("--label-column", default="", help=LABEL_COLUMN_HELP)
 
     sub.add_parser("presets", help="list the configuration presets")
 
@@ -32,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a tokenizer and write a run file")
     p.add_argument("--dataset", help="dataset name (see `tsstudio datasets`); default: the config's")
     p.add_argument("--data-dir", help="folder in the UCR archive layout")
+    p.add_argument("--label-column", help=LABEL_COLUMN_HELP + " (sets data.label_column)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--preset", help="preset name (see `tsstudio presets`); default: regular")
     group.add_argument("--config", help="configuration YAML file")

@@ -1,4 +1,9 @@
-"""In-memory dataset and the method's preprocessing (label mapping, global scaling)."""
+"""In-memory dataset and the method's preprocessing (label mapping, global scaling).
+
+Unlabelled data is explicit: `Dataset.labelled` is False, `class_labels` is empty (so
+`n_classes` is 0) and `y_train` / `y_test` hold -1 for every series (`UNLABELLED`), so array
+shapes stay those of a labelled dataset while no consumer can mistake them for a class id.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ from tsstudio.errors import DataError
 
 @dataclass(frozen=True)
 class Dataset:
-    """A train/test pair ready for training: float32 series (scaled if scaling was on), int64 class ids."""
+    """A train/test pair ready for training: float32 series (scaled if scaling was on), int64 class ids.
+
+    Without labels (`labelled` False) the ids are all `UNLABELLED` (-1) and there are no classes.
+    """
 
     name: str
     x_train: np.ndarray  # float32 (N_train, L)
@@ -22,6 +30,8 @@ class Dataset:
     mean: float  # global train mean used for scaling (0.0 if scaling off)
     std: float  # global train std (1.0 if scaling off)
     source: str  # folder path, or "built-in"
+    labelled: bool = True  # False: y_* are all UNLABELLED and class_labels is ()
+    format: str = "ucr"  # the file format it was read from (see data.formats)
 
     @property
     def length(self) -> int:
@@ -55,6 +65,11 @@ class DatasetInfo:
     n_classes: int
     source: str
     error: str = ""
+    format: str = "ucr"
+    channels: int = 1
+
+
+UNLABELLED = -1  # the class id of every series of an unlabelled dataset
 
 
 def _plain(label: object) -> object:
@@ -73,24 +88,33 @@ def _fmt(label: object) -> str:
 def make_dataset(
     name: str,
     x_train: np.ndarray,
-    labels_train: np.ndarray,
+    labels_train: np.ndarray | None,
     x_test: np.ndarray,
-    labels_test: np.ndarray,
+    labels_test: np.ndarray | None,
     source: str,
     scaling: bool = True,
     train_name: str | None = None,
     test_name: str | None = None,
+    format: str = "ucr",
 ) -> Dataset:
     """Build a Dataset: map labels to 0..C-1 and optionally scale with one global train mean/std.
 
     Class ids follow the sorted unique train labels. Scaling uses a single scalar mean
     and population std over the whole training matrix, applied to both splits (a zero
     std is replaced by 1). `train_name`/`test_name` name the files in error messages.
+    Both label arrays None gives an unlabelled dataset; only one of them None is refused.
     """
     train_name = train_name or f"{name} train split"
     test_name = test_name or f"{name} test split"
     x_train = np.asarray(x_train, dtype=np.float64)
     x_test = np.asarray(x_test, dtype=np.float64)
+    labelled = labels_train is not None
+    if (labels_test is not None) != labelled:
+        has, lacks = (train_name, test_name) if labelled else (test_name, train_name)
+        raise DataError(f"{lacks}: has no class labels but {has} has; give both splits labels or neither")
+    if not labelled:
+        labels_train = np.full(x_train.shape[:1], UNLABELLED, dtype=np.int64)
+        labels_test = np.full(x_test.shape[:1], UNLABELLED, dtype=np.int64)
     labels_train = np.asarray(labels_train)
     labels_test = np.asarray(labels_test)
     for what, x, labels in ((train_name, x_train, labels_train), (test_name, x_test, labels_test)):
@@ -111,6 +135,28 @@ def make_dataset(
         raise DataError(
             f"{train_name} has series of length {x_train.shape[1]} but {test_name} has length {x_test.shape[1]}"
         )
+    mean, std = 0.0, 1.0
+    if scaling:
+        mean = float(x_train.mean())
+        std = float(x_train.std())
+        if not np.isfinite(std) or std == 0.0:
+            std = 1.0
+        x_train = (x_train - mean) / std
+        x_test = (x_test - mean) / std
+    if not labelled:
+        return Dataset(
+            name=name,
+            x_train=np.ascontiguousarray(x_train, dtype=np.float32),
+            y_train=labels_train.astype(np.int64),
+            x_test=np.ascontiguousarray(x_test, dtype=np.float32),
+            y_test=labels_test.astype(np.int64),
+            class_labels=(),
+            mean=mean,
+            std=std,
+            source=source,
+            labelled=False,
+            format=format,
+        )
     classes = np.unique(labels_train)
     if classes.size < 2:
         raise DataError(
@@ -128,14 +174,6 @@ def make_dataset(
         bad = labels_test[int(np.argmax(unseen))]
         raise DataError(f"{test_name}: label {_fmt(bad)} does not occur in {train_name}")
     y_test = pos_clipped.astype(np.int64)
-    mean, std = 0.0, 1.0
-    if scaling:
-        mean = float(x_train.mean())
-        std = float(x_train.std())
-        if not np.isfinite(std) or std == 0.0:
-            std = 1.0
-        x_train = (x_train - mean) / std
-        x_test = (x_test - mean) / std
     return Dataset(
         name=name,
         x_train=np.ascontiguousarray(x_train, dtype=np.float32),
@@ -146,4 +184,5 @@ def make_dataset(
         mean=mean,
         std=std,
         source=source,
+        format=format,
     )

@@ -35,7 +35,7 @@ def scan_datasets(extra_dirs: Iterable[str] = ()) -> list[DatasetInfo]:
 
 def load_by_name(name: str, extra_dirs: Iterable[str] = (), source: str | None = None) -> Dataset:
     """Load a dataset by name, from its listed `source` folder when known, else from the search folders."""
-    if source and source != "built-in" and Path(source).is_dir():
+    if source and source != "built-in" and Path(source).exists():  # a dataset folder, or a .npz in a data folder
         return load_dataset(name, data_dir=Path(source).parent)
     try:
         return load_dataset(name)

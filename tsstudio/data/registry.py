@@ -1,10 +1,11 @@
-"""Finding datasets: the built-in CBF plus UCR-layout folders from the data dirs.
+"""Finding datasets: the built-in CBF plus dataset folders and files from the data dirs.
 
 Search order: an explicit `data_dir`, then each entry of `TSSTUDIO_DATA_DIR`
 (os.pathsep-separated), then the folders in the user settings. A dataset is a
-folder `<root>/<Name>/` (or `<root>/UCRArchive_2018/<Name>/`) holding
-`<Name>_TRAIN.tsv[.gz]` and `<Name>_TEST.tsv[.gz]`. Per-file summaries for listings
-are cached in `$XDG_CACHE_HOME/tsstudio/datasets.json`, keyed by path, size and mtime.
+folder `<root>/<Name>/` (or `<root>/UCRArchive_2018/<Name>/`) in one of the layouts of
+`data.formats` (UCR `.tsv`, `.ts`, `.npz`, `.npy`, CSV), or a `<root>/<Name>.npz` file.
+Summaries for listings are cached in `$XDG_CACHE_HOME/tsstudio/datasets.json`, keyed by
+path, size and mtime.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from tsstudio.config.settings import load_settings, settings_path, user_cache_dir
 from tsstudio.data.dataset import Dataset, DatasetInfo, make_dataset
+from tsstudio.data.formats import DatasetFiles, archive_file, at_path, in_folder, read_raw
 from tsstudio.data.synthetic import (
     CBF_LENGTH,
     CBF_NAME,
@@ -84,9 +86,9 @@ def _split_file(folder: Path, name: str, split: str) -> Path | None:
     return None
 
 
-def _datasets_in(root: Path) -> dict[str, Path]:
-    """Dataset folders directly under `root` and under `root/UCRArchive_2018`, by name (sorted)."""
-    found: dict[str, Path] = {}
+def _datasets_in(root: Path) -> dict[str, DatasetFiles]:
+    """Datasets directly under `root` and under `root/UCRArchive_2018`, by name (sorted)."""
+    found: dict[str, DatasetFiles] = {}
     for base in (root, root / ARCHIVE_SUBDIR):
         try:
             children = sorted(base.iterdir())
@@ -97,30 +99,32 @@ def _datasets_in(root: Path) -> dict[str, Path]:
             continue
         for child in children:
             try:
-                if child.name in found or not child.is_dir() or _split_file(child, child.name, "TRAIN") is None:
+                if child.name in found:
                     continue
+                files = in_folder(child) if child.is_dir() else archive_file(child)
             except OSError as exc:  # e.g. a dataset folder without read permission
                 warn(f"{child}: cannot read the dataset folder ({exc.strerror or exc}); skipped")
                 continue
-            found[child.name] = child
+            if files is not None and files.name not in found:
+                found[files.name] = files
     return found
 
 
-def _all_datasets(dirs: list[Path]) -> dict[str, Path]:
-    """All UCR-layout datasets in the search folders; the first folder wins on duplicate names."""
-    found: dict[str, Path] = {}
+def _all_datasets(dirs: list[Path]) -> dict[str, DatasetFiles]:
+    """All datasets in the search folders; the first folder wins on duplicate names."""
+    found: dict[str, DatasetFiles] = {}
     for root in dirs:
-        for name, folder in _datasets_in(root).items():
-            found.setdefault(name, folder)
+        for name, files in _datasets_in(root).items():
+            found.setdefault(name, files)
     return found
 
 
 def find_dataset_dir(name: str, data_dir: str | Path | None = None) -> Path | None:
-    """Folder of the UCR-layout dataset `name` (exact match first, then case-insensitive), or None."""
+    """Folder (or `.npz` file) of the dataset `name` (exact match first, then case-insensitive), or None."""
     found = _all_datasets(search_dirs(data_dir))
     if name in found:
-        return found[name]
-    lowered = {key.lower(): folder for key, folder in reversed(list(found.items()))}
+        return found[name].location
+    lowered = {key.lower(): files.location for key, files in reversed(list(found.items()))}
     return lowered.get(name.lower())
 
 
@@ -174,8 +178,11 @@ def _missing_test(folder: Path, name: str) -> str:
     return f"{folder}: missing {name}_TEST.tsv (or .tsv.gz)"
 
 
-def _dataset_info(name: str, folder: Path, cache: dict) -> DatasetInfo:
-    """Summary of one UCR-layout dataset; problems go into `error` instead of raising."""
+def _dataset_info(files: DatasetFiles, cache: dict, label_column: str = "") -> DatasetInfo:
+    """Summary of one dataset; problems go into `error` instead of raising."""
+    if files.format != "ucr":
+        return _read_info(files, cache, label_column)
+    name, folder = files.name, files.location
     source = str(folder)
     train = _split_file(folder, name, "TRAIN")
     test = _split_file(folder, name, "TEST")
@@ -212,6 +219,30 @@ def _dataset_info(name: str, folder: Path, cache: dict) -> DatasetInfo:
     )
 
 
+def _read_info(files: DatasetFiles, cache: dict, label_column: str) -> DatasetInfo:
+    """Summary of a dataset in another format, by reading it whole (cached by size and mtime of its files)."""
+    source = str(files.location)
+    paths = sorted({p.resolve() for p in (files.train, files.test) if p is not None})
+    try:
+        stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
+    except OSError as exc:
+        return DatasetInfo(files.name, 0, 0, 0, 0, source, error=f"{files.location}: cannot read ({exc.strerror or exc})",
+                           format=files.format)
+    key = f"{files.format}:{label_column}:" + "|".join(str(p) for p in paths)
+    entry = cache.get(key)
+    if not (isinstance(entry, dict) and entry.get("stamps") == [list(s) for s in stamps]):
+        try:
+            dataset = _make(files, scaling=False, label_column=label_column)
+            entry = {"n_train": dataset.n_train, "n_test": dataset.n_test, "length": dataset.length,
+                     "n_classes": dataset.n_classes, "error": ""}
+        except DataError as exc:
+            entry = {"n_train": 0, "n_test": 0, "length": 0, "n_classes": 0, "error": str(exc)}
+        entry["stamps"] = [list(s) for s in stamps]
+        cache[key] = entry
+    return DatasetInfo(files.name, entry["n_train"], entry["n_test"], entry["length"], entry["n_classes"], source,
+                       error=entry["error"], format=files.format)
+
+
 def _builtin_info() -> DatasetInfo:
     return DatasetInfo(
         name=CBF_NAME,
@@ -223,11 +254,12 @@ def _builtin_info() -> DatasetInfo:
     )
 
 
-def list_datasets(data_dir: str | Path | None = None) -> list[DatasetInfo]:
-    """The built-in CBF, then every UCR-layout dataset in the search folders sorted by name.
+def list_datasets(data_dir: str | Path | None = None, label_column: str = "") -> list[DatasetInfo]:
+    """The built-in CBF, then every dataset in the search folders sorted by name.
 
-    Broken datasets are listed with a one-line `error` rather than raising. A UCR
-    folder named like the built-in dataset is shadowed by it.
+    Broken datasets are listed with a one-line `error` rather than raising. A dataset
+    named like the built-in one is shadowed by it. `label_column` is the CSV label column rule
+    (see `data.csv_format`).
     """
     infos = [_builtin_info()]
     found = _all_datasets(search_dirs(data_dir))
@@ -236,7 +268,7 @@ def list_datasets(data_dir: str | Path | None = None) -> list[DatasetInfo]:
     for name in sorted(found):
         if name.lower() == CBF_NAME.lower():
             continue
-        infos.append(_dataset_info(name, found[name], cache))
+        infos.append(_dataset_info(found[name], cache, label_column))
     if json.dumps(cache, sort_keys=True) != before:
         _save_cache(cache)
     return infos
@@ -290,35 +322,44 @@ def _unknown_dataset(name: str, dirs: list[Path]) -> DataError:
     return DataError(f"unknown dataset '{name}'{hint} (searched: {', '.join(str(d) for d in dirs)})")
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, scaling: bool = True) -> Dataset:
-    """Load a dataset by name: "CBF" (any case) is built in; other names are searched in the data folders."""
-    if name.lower() == CBF_NAME.lower():
-        return _load_builtin(scaling)
-    dirs = search_dirs(data_dir)
-    found = _all_datasets(dirs)
-    folder = found.get(name)
-    if folder is None:
-        matches = [key for key in found if key.lower() == name.lower()]
-        if not matches:
-            raise _unknown_dataset(name, dirs)
-        folder = found[matches[0]]
-    real_name = folder.name
-    train = _split_file(folder, real_name, "TRAIN")
-    test = _split_file(folder, real_name, "TEST")
-    if train is None:
-        raise DataError(f"{folder}: missing {real_name}_TRAIN.tsv (or .tsv.gz)")
-    if test is None:
-        raise DataError(_missing_test(folder, real_name))
-    x_train, labels_train = read_split_cached(train)
-    x_test, labels_test = read_split_cached(test)
+def _make(files: DatasetFiles, scaling: bool, label_column: str = "") -> Dataset:
+    """Read a dataset's files and preprocess them (label mapping, scaling)."""
+    x_train, labels_train, x_test, labels_test = read_raw(files, label_column, split_reader=read_split_cached)
+    one_file = files.train == files.test
     return make_dataset(
-        real_name,
+        files.name,
         x_train,
         labels_train,
         x_test,
         labels_test,
-        source=str(folder),
+        source=str(files.location),
         scaling=scaling,
-        train_name=str(train),
-        test_name=str(test),
+        train_name=f"{files.train}: x_train" if one_file else str(files.train),
+        test_name=f"{files.test}: x_test" if one_file else str(files.test),
+        format=files.format,
     )
+
+
+def load_dataset(
+    name: str, data_dir: str | Path | None = None, scaling: bool = True, label_column: str = ""
+) -> Dataset:
+    """Load a dataset by name: "CBF" (any case) is built in; other names are searched in the data folders.
+
+    `label_column` chooses a CSV dataset's label column ("" automatic, "none", a name or a number).
+    """
+    if name.lower() == CBF_NAME.lower():
+        return _load_builtin(scaling)
+    dirs = search_dirs(data_dir)
+    found = _all_datasets(dirs)
+    files = found.get(name)
+    if files is None:
+        matches = [key for key in found if key.lower() == name.lower()]
+        if not matches:
+            raise _unknown_dataset(name, dirs)
+        files = found[matches[0]]
+    return _make(files, scaling, label_column)
+
+
+def load_dataset_at(path: str | Path, scaling: bool = True, label_column: str = "") -> Dataset:
+    """Load the dataset at an explicit path: a dataset folder (any layout) or a `.npz` file."""
+    return _make(at_path(Path(path)), scaling, label_column)

@@ -31,7 +31,7 @@ class _Rows:
     n_columns: int
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     """Whole file as text, gunzipped when it is gzip data (by magic bytes or suffix)."""
     try:
         data = path.read_bytes()
@@ -52,7 +52,7 @@ def _read_text(path: Path) -> str:
 
 def _scan(path: Path) -> _Rows:
     """Split into rows and check their shape: not empty, same column count, a value after the label."""
-    text = _read_text(path)
+    text = read_text(path)
     lines: list[str] = []
     numbers: list[int] = []
     for number, line in enumerate(text.split("\n"), start=1):

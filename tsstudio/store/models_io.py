@@ -66,4 +66,4 @@ def dataset_of(run: RunFile, data_dir: str | None = None) -> Dataset:
     """The dataset a run was trained on, found where the run found it unless told otherwise."""
     config = from_dict(run.config)
     folder = data_dir or run.attrs.get("data_dir") or None
-    return load_dataset(config.data.dataset, folder, scaling=config.data.scaling)
+    return load_dataset(config.data.dataset, folder, scaling=config.data.scaling, label_column=config.data.label_column)

@@ -30,7 +30,8 @@ def train_run(
 
     Returns the trainer, whose `status`, `step` and `budget` say how it ended.
     """
-    dataset = load_dataset(config.data.dataset, data_dir, scaling=config.data.scaling)
+    dataset = load_dataset(config.data.dataset, data_dir, scaling=config.data.scaling,
+                           label_column=config.data.label_column)
     check_trainable(config, dataset)
     writer = RunFileWriter(
         out,
