@@ -155,6 +155,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         results = evaluate_run(Path(args.run), data_dir=args.data_dir, weights=args.weights, device=args.device)
     print_json(results)
+    for key in ("probes_note", "fcn_note", "cas_note"):  # what an unlabelled dataset leaves out, and why
+        if results.get(key):
+            print(f"note: {results[key]}", file=sys.stderr)
     return 0
 
 

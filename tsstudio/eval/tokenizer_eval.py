@@ -13,6 +13,7 @@ from tsstudio.config.schema import ProbeConfig
 from tsstudio.data.dataset import Dataset
 from tsstudio.eval.probes import run_probes
 from tsstudio.eval.reconstruction import codebook_summary, reconstruction_metrics
+from tsstudio.eval.unlabelled import PROBES_NOTE
 
 
 def evaluate_tokenizer(
@@ -23,6 +24,8 @@ def evaluate_tokenizer(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Test reconstruction error, probe accuracies and codebook statistics (eval mode throughout).
+
+    Without labels the probe accuracies are None and `probes_note` says why.
 
     Returns the scalar results and the arrays worth keeping (per-code test usage).
     `progress(stage, done, total)` is called before each of the three stages and at the end; it may
@@ -37,12 +40,15 @@ def evaluate_tokenizer(
     report("reconstruction", 0)
     results.update(reconstruction_metrics(tokenizer, dataset.x_test, probes.batch_size, device))
     report("probes", 1)
-    results.update(
-        run_probes(
-            tokenizer, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test,
-            device, probes.batch_size, probes.knn_neighbors, probes.svm_c, probes.svm_max_iter,
+    if dataset.labelled:
+        results.update(
+            run_probes(
+                tokenizer, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test,
+                device, probes.batch_size, probes.knn_neighbors, probes.svm_c, probes.svm_max_iter,
+            )
         )
-    )
+    else:  # nothing to classify: the probes are reported as not applicable, never as a number
+        results.update({"svm_accuracy": None, "knn_accuracy": None, "probes_note": PROBES_NOTE})
     report("codebook statistics", 2)
     codebook = codebook_summary(tokenizer, dataset.x_test, probes.batch_size, device)
     usage = codebook.pop("usage")

@@ -51,7 +51,7 @@ from tsstudio.gui.theme import style_plot  # noqa: E402
 __all__ = ["DatasetsView", "ERROR_COLOR", "load_by_name", "run_in_thread", "scan_datasets"]
 
 ERROR_COLOR = "#e5534b"  # readable on dark and light backgrounds
-_COLUMNS = ("Dataset", "Train", "Test", "Length", "Classes")
+_COLUMNS = ("Dataset", "Train", "Test", "Length", "Classes", "Format")
 _MAX_LEGEND = 12
 
 
@@ -345,7 +345,7 @@ class DatasetsView(QWidget):
         current = None
         for info in infos:
             if info.error:
-                item = QTreeWidgetItem([info.name, "", "", "", ""])
+                item = QTreeWidgetItem([info.name, "", "", "", "", info.format])
                 item.setToolTip(0, info.error)
                 for col in range(len(_COLUMNS)):
                     item.setForeground(col, QBrush(grey))
@@ -356,6 +356,9 @@ class DatasetsView(QWidget):
                 for col, value in enumerate((info.n_train, info.n_test, info.length, info.n_classes), start=1):
                     item.setData(col, Qt.ItemDataRole.DisplayRole, int(value))
                     item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if not info.n_classes:
+                    item.setData(4, Qt.ItemDataRole.DisplayRole, "none")
+                item.setText(5, "built-in" if info.source == "built-in" else info.format)
                 item.setToolTip(0, f"{info.name} — {info.source}")
             self.tree.addTopLevelItem(item)
             if info.name == selected and not info.error:
@@ -444,12 +447,13 @@ class DatasetsView(QWidget):
         self._loading_name = dataset.name
         self._set_status(
             f"{dataset.name}: {dataset.n_train} train / {dataset.n_test} test series of length "
-            f"{dataset.length}, {dataset.n_classes} classes"
+            f"{dataset.length}, " + (f"{dataset.n_classes} classes" if dataset.labelled else "no class labels")
+            + ("" if dataset.source == "built-in" else f" ({dataset.format})")
         )
         colors = class_colors(dataset.n_classes)
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
-        self.class_combo.addItem("All classes", -1)
+        self.class_combo.addItem("All classes" if dataset.labelled else "All series (unlabelled)", -1)
         for cid, label in enumerate(dataset.class_labels):
             self.class_combo.addItem(_swatch(colors[cid]), f"class {label}", cid)
         self.class_combo.blockSignals(False)
@@ -500,10 +504,10 @@ class DatasetsView(QWidget):
         else:
             candidates = np.flatnonzero(y == class_id)
         self._shown = candidates[: self.count_spin.value()]
-        colors = class_colors(self._dataset.n_classes)
+        colors = class_colors(max(self._dataset.n_classes, 1))  # unlabelled (id -1): one colour
         pens = []
         for i in self._shown:
-            color = QColor(colors[int(y[i])])
+            color = QColor(colors[max(int(y[i]), 0)])
             color.setAlpha(170)
             pens.append(pg.mkPen(color, width=1))
         self.series_curves.set_data(x[self._shown] if self._shown.size else np.zeros((0, x.shape[1])), pens)
@@ -519,7 +523,7 @@ class DatasetsView(QWidget):
         self.legend.clear()
         self.legend.setColumnCount(max(1, -(-min(len(classes), _MAX_LEGEND + 1) // 4)))  # at most 4 rows
         colors = class_colors(self._dataset.n_classes if self._dataset else 0)
-        for cid in classes[:_MAX_LEGEND]:
+        for cid in [c for c in classes if c >= 0][:_MAX_LEGEND]:  # no legend for unlabelled series
             sample = pg.PlotDataItem(pen=pg.mkPen(colors[cid], width=2))
             self.legend.addItem(sample, f"class {self._dataset.class_labels[cid]}")
         if len(classes) > _MAX_LEGEND:
@@ -532,10 +536,10 @@ class DatasetsView(QWidget):
         index = min(self.index_spin.value(), x.shape[0] - 1)
         series = x[index]
         cid = int(y[index])
-        color = class_colors(self._dataset.n_classes)[cid]
+        color = class_colors(max(self._dataset.n_classes, 1))[max(cid, 0)]
         self.selected_curve.setData(np.arange(series.shape[0], dtype=np.float32), series, pen=pg.mkPen(color, width=3))
         self.spectrogram.set_series(series, self._n_fft, self._hop)
-        label = self._dataset.class_labels[cid]
-        self.spectrogram.plot_item.setTitle(f"|STFT| of {self.current_split()} series #{index} (class {label})")
+        label = f"class {self._dataset.class_labels[cid]}" if cid >= 0 else "unlabelled"
+        self.spectrogram.plot_item.setTitle(f"|STFT| of {self.current_split()} series #{index} ({label})")
         self.series_item.setTitle(f"{self._dataset.name} — {self.current_split()} split, #{index} highlighted")
         self.seriesSelected.emit(index)

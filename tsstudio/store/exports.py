@@ -21,7 +21,8 @@ import torch
 import tsstudio
 from tsstudio.config.io import to_dict, validate
 from tsstudio.config.schema import PriorConfig, RunConfig
-from tsstudio.errors import Cancelled, RunFileError
+from tsstudio.errors import Cancelled, RunFileError, warn
+from tsstudio.eval.unlabelled import GUIDANCE_NOTE
 from tsstudio.models.maskgit import MaskGITPrior
 from tsstudio.models.runtime import resolve_precision
 from tsstudio.models.tokenizer import Tokenizer
@@ -247,6 +248,11 @@ def sample_loaded(
     """`sample_prior` on an already loaded prior; with `decode_steps` False the recorded steps keep
     their token guesses (`step_guesses`) undecoded, so a caller can decode only the ones it shows."""
     prior, tokenizer, n_classes = loaded.prior, loaded.tokenizer, loaded.n_classes
+    if n_classes == 0 and class_id is not None:
+        raise RunFileError(f"--class {class_id}: the prior was trained on a dataset without class labels; "
+                           "it samples unconditionally only (leave out --class)")
+    if n_classes == 0 and guidance is not None and guidance != 1.0:
+        warn(f"--guidance {guidance:g}: {GUIDANCE_NOTE}")
     if class_id is not None and not 0 <= class_id < n_classes:
         raise RunFileError(f"--class {class_id}: the prior's dataset has classes 0..{n_classes - 1}")
     cfg = _sampling_settings(loaded.config, guidance_scale=guidance, decoding_steps=steps,

@@ -67,5 +67,5 @@ def run_probe_features(path: str | os.PathLike[str], data_dir: str | None = None
     f_train = pooled_latents(model, dataset.x_train, cfg.batch_size, dev)
     f_test = pooled_latents(model, dataset.x_test, cfg.batch_size, dev)
     probes = probe_accuracies(f_train, dataset.y_train, f_test, dataset.y_test, cfg.knn_neighbors, cfg.svm_c,
-                              cfg.svm_max_iter)
+                              cfg.svm_max_iter) if dataset.labelled else {}
     return ProbeFeatures(f_train, f_test, np.asarray(dataset.y_train), np.asarray(dataset.y_test), probes)

@@ -68,7 +68,7 @@ def compare_runs(
         model.to(dev)
         recon = reconstruct_split(model, dataset.x_test, size, dev)
         probes: dict[str, float] = {}
-        if with_probes:
+        if with_probes and dataset.labelled:
             f_train = pooled_latents(model, dataset.x_train, size, dev)
             f_test = pooled_latents(model, dataset.x_test, size, dev)
             probes = probe_accuracies(f_train, dataset.y_train, f_test, dataset.y_test,

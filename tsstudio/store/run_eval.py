@@ -55,7 +55,7 @@ def evaluate_run(
     results, arrays = evaluate_tokenizer(model, dataset, probes, resolve_device(device), progress=report)
     results = {"step": step, "weights": weights, **results}
     report("writing", 3, 3)
-    write_evaluation(path, results, arrays)
+    write_evaluation(path, {k: v for k, v in results.items() if v is not None}, arrays)
     return results
 
 
@@ -102,6 +102,7 @@ def evaluate_prior_run(
     import numpy as np
 
     from tsstudio.eval.generative import cached_fcn, cas, cas_counts, generative_metrics
+    from tsstudio.eval.unlabelled import CAS_NOTE, cluster_note, with_cluster_labels
     from tsstudio.store.exports import sample_prior
 
     with RunFile.open(path) as run:
@@ -116,6 +117,11 @@ def evaluate_prior_run(
     def report(stage: str, total: int) -> Callable[[int, dict[str, Any]], None]:
         return lambda epoch, _metrics: progress(stage, epoch + 1, total)
 
+    notes: dict[str, Any] = {}
+    if not dataset.labelled:  # FID/IS on a classifier of k-means clusters; no CAS (see eval.unlabelled)
+        dataset = with_cluster_labels(dataset, seed=seed)
+        notes = {"fcn_note": cluster_note(dataset.n_classes), "cas_accuracy": None, "cas_note": CAS_NOTE}
+        with_cas = False
     dev = resolve_device(device)
     classifier, fcn_accuracy = cached_fcn(dataset, fcn_cache or fcn_cache_dir(path), epochs=fcn_epochs, device=dev, seed=seed,
                                           progress=report("FCN classifier (cached once per dataset)", fcn_epochs))
@@ -144,5 +150,5 @@ def evaluate_prior_run(
         results["cas_precision"] = precision_name(resolve_precision(cas_precision, dev))
     results = {k: v for k, v in results.items() if v is not None}
     progress("writing", 1, 1)
-    write_evaluation(path, results, arrays)
-    return results
+    write_evaluation(path, {**results, **{k: v for k, v in notes.items() if v is not None}}, arrays)
+    return {**results, **notes}

@@ -33,6 +33,10 @@ def train_run(
     dataset = load_dataset(config.data.dataset, data_dir, scaling=config.data.scaling,
                            label_column=config.data.label_column)
     check_trainable(config, dataset)
+    if not dataset.labelled and resume_state is None:
+        from tsstudio.eval.unlabelled import PROBES_NOTE
+
+        warn(f"dataset {dataset.name}: {PROBES_NOTE}; the tokenizer trains without them")
     writer = RunFileWriter(
         out,
         resume=resume_state is not None,
@@ -161,6 +165,8 @@ def train_prior_run(
         dataset = dataset_of(run, data_dir)
         folder = data_dir or run.attrs.get("data_dir") or ""
         tok_created = run.created
+    if not dataset.labelled and resume_state is None:
+        warn(f"dataset {dataset.name} has no class labels: the prior is unconditional (the null class only)")
     writer = RunFileWriter(
         out,
         resume=resume_state is not None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -75,14 +76,19 @@ class PriorTrainer(TrainingLoop):
             **fast_adamw(self.device),
         )
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 2)
-        self.y_train = torch.as_tensor(ds.y_train, device=self.device)
+        self.y_train = torch.as_tensor(self.class_input(ds.y_train), device=self.device)
         self.x_train = torch.as_tensor(ds.x_train, dtype=torch.float32, device=self.device)
         self.stochastic = self.config.prior.stochastic_tokens
         self.train_tokens = None if self.stochastic > 0 else extract_tokens(tok, ds.x_train, self.device)
         self.test_tokens = extract_tokens(tok, ds.x_test, self.device)
-        self.y_test = torch.as_tensor(ds.y_test, device=self.device)
+        self.y_test = torch.as_tensor(self.class_input(ds.y_test), device=self.device)
         self.snap_idx = snapshot_indices(ds.y_test, cfg.n_snapshot_series)
         self.prior.train()
+
+    def class_input(self, y: np.ndarray) -> np.ndarray:
+        """The class ids the prior sees: the labels, or the null class only for an unlabelled dataset
+        (an unconditional prior, where guidance has nothing to act on)."""
+        return y if self.dataset.labelled else np.full(len(y), self.prior.null_class, dtype=np.int64)
 
     def started(self) -> RunStarted:
         grid = self.tokenizer.grid
@@ -144,7 +150,7 @@ class PriorTrainer(TrainingLoop):
         """Class-conditional samples for the snapshot classes, decoded to series."""
         if not len(self.snap_idx):
             return
-        labels = torch.as_tensor(self.dataset.y_test[self.snap_idx], device=self.device)
+        labels = torch.as_tensor(self.class_input(self.dataset.y_test[self.snap_idx]), device=self.device)
         with eval_mode(self.prior):
             decoding = self.prior.iterative_decoding(len(labels), labels, self.generator)
         grid = self.tokenizer.grid

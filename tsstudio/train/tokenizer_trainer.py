@@ -134,7 +134,7 @@ class TokenizerTrainer(TrainingLoop):
         batch = self.config.probes.batch_size
         if validation:
             metrics.update(reconstruction_metrics(self.model, ds.x_test, batch, self.device))
-        if probe:
+        if probe and ds.labelled:  # without labels there is nothing to probe (eval.unlabelled.PROBES_NOTE)
             p = self.config.probes
             metrics.update(
                 run_probes(self.model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, self.device, batch, p.knn_neighbors, p.svm_c,
