@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tsstudio"
 LAYERS = {"config": 0, "errors": 0, "data": 1, "models": 2, "train": 3, "eval": 3, "store": 4, "sweep": 5,
-          "cli": 6, "__main__": 6, "gui": 7}
+          "cli": 6, "__main__": 6, "api": 6, "gui": 7}
 QT = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "pyqtgraph", "superqt", "qtpy")
 APP_LAUNCHER = "open_app"
 
