@@ -453,7 +453,7 @@ class DatasetsView(QWidget):
         colors = class_colors(dataset.n_classes)
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
-        self.class_combo.addItem("All classes" if dataset.labelled else "All series (unlabelled)", -1)
+        self.class_combo.addItem("All classes" if dataset.labelled else "Unlabelled", -1)
         for cid, label in enumerate(dataset.class_labels):
             self.class_combo.addItem(_swatch(colors[cid]), f"class {label}", cid)
         self.class_combo.blockSignals(False)
