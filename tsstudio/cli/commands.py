@@ -79,6 +79,8 @@ def resume_plan(args: argparse.Namespace, kind: str, flags: list[str] | None = N
         given = f"--out {args.out}" if args.out else "--overwrite"
         raise TsstudioError(f"{given}: a resumed run is written in place; drop {given.split()[0]} or drop --resume")
     changes = [f"data.dataset={args.dataset}"] if getattr(args, "dataset", None) else []
+    if getattr(args, "label_column", None) is not None:  # a change the run must allow, like --dataset
+        changes.append(f"data.label_column={args.label_column}")
     changes += [*(flags or []), *trainer_flags(args), *args.overrides]
     requested = load_yaml(args.config) if getattr(args, "config", None) and kind == "tokenizer" else None
     return plan_resume(args.resume, kind, overrides=changes, requested=requested, preset=args.preset,
