@@ -66,7 +66,8 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None, *
 
 
 def _series_tensor(x: Any, length: int) -> torch.Tensor:
-    """(N, L) or (N, 1, L) NumPy array or tensor → float32 (N, L) tensor; anything else is refused in one line."""
+    """(N, L) or (N, 1, L) NumPy array or tensor → float32 (N, L) tensor (one series (L,) is N = 1);
+    anything else, a multichannel (N, C, L) above all, is refused in one line."""
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).float()
     if t.dim() == 3:
         if t.shape[1] != 1:

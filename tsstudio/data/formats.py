@@ -11,6 +11,7 @@ A dataset `<Name>` in a data folder `<root>` is, in this order of precedence:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +104,10 @@ def at_path(path: Path) -> DatasetFiles:
 RawData = tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]
 
 
-def read_raw(files: DatasetFiles, label_column: str = "", split_reader=None) -> RawData:
+SplitReader = Callable[[Path], tuple[np.ndarray, np.ndarray]]
+
+
+def read_raw(files: DatasetFiles, label_column: str = "", split_reader: SplitReader | None = None) -> RawData:
     """(x_train, labels_train, x_test, labels_test) of a dataset, labels None when unlabelled.
 
     `split_reader(path)` reads a UCR split (the registry passes its cached reader).

@@ -41,6 +41,7 @@ def _load(path: Path, key: str | None = None) -> np.ndarray:
 
 
 def short_reason(exc: BaseException) -> str:
+    """An exception's message on one short line, for an error naming the file."""
     return " ".join(str(exc).split())[:120] or type(exc).__name__
 
 
