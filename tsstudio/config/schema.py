@@ -29,7 +29,7 @@ def spec(
 class DataConfig:
     """Which dataset and how it is scaled."""
 
-    dataset: str = spec("CBF", "Dataset name (the built-in CBF or a UCR-layout folder name).")
+    dataset: str = spec("CBF", "Dataset name (the built-in CBF, or a dataset in the data folders: UCR, .ts, NumPy, CSV).")
     scaling: bool = spec(True, "Scale both splits with the train split's global mean and std.")
     label_column: str = spec("", "CSV datasets: the label column (a name or 1-based number; 'none': unlabelled; "
                                  "empty: a 'label'/'class' header column, else the first).")
