@@ -297,7 +297,7 @@ def test_preview_views_shape_and_determinism() -> None:
     plain = preview_views(series, AugmentationConfig(), n_views=2)
     np.testing.assert_array_equal(plain, np.stack([series] * 2).astype(np.float32))
     with pytest.raises(ValueError):
-        preview_views(np.zeros((2, 3)), cfg)
+        preview_views(np.zeros((2, 3, 4)), cfg)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -81,8 +81,9 @@ def test_each_error(tmp_path: Path) -> None:
     assert _error(tmp_path, **(good | {"x_train": np.zeros((6, 3, 16))})) == (
         "Bad.npz: x_test: 1 channels, but x_train has 3 (mismatched channel counts)")
     three = np.zeros((6, 3, 16))
+    three[1, 2, 4] = np.inf
     assert _error(tmp_path, **(good | {"x_train": three, "x_test": three})) == (
-        "Bad.npz: x_train: multivariate series (3 channels) are not supported yet")
+        "Bad.npz: x_train row 2: channel 3 sample 5 is infinite (missing values are not supported)")
     assert _error(tmp_path, **(good | {"x_test": np.zeros((6, 12))})) == (
         "Bad.npz: x_test: series of length 12, but x_train has length 16 (unequal lengths are not supported)")
     assert _error(tmp_path, **(good | {"x_train": np.array([["a"] * 16] * 6)})) == (
@@ -116,5 +117,5 @@ def test_ragged_npy_folder_is_refused(tmp_path: Path) -> None:
         load_dataset("Rag", tmp_path)
     assert str(exc.value) == f"{folder.resolve()}: missing x_test.npy"
     np.save(folder / "x_test.npy", np.zeros((4, 8, 2, 2)))
-    with pytest.raises(DataError, match=r"x_test.npy: expected a non-empty \(series, length\) or \(series, 1, length\) array"):
+    with pytest.raises(DataError, match=r"x_test.npy: expected a non-empty \(series, length\) or \(series, channels, length\) array"):
         load_dataset("Rag", tmp_path)

@@ -1,8 +1,11 @@
 """Time-domain augmentations of the SSL branch (method §6), batched and device-agnostic.
 
-Every augmentation takes a whole batch `x` of shape (B, L) (float, CPU or CUDA) and a
-`torch.Generator` living on the same device as `x`, and returns a new (B, L) tensor: the input
-is never modified, the length is always kept and every series gets its own random draw. All
+Every augmentation takes a whole batch `x` of shape (B, L), or (B, C, L) for multichannel series
+(float, CPU or CUDA), and a `torch.Generator` living on the same device as `x`, and returns a new
+tensor of the same shape: the input is never modified, the length is always kept and every series
+gets its own random draw. The channels of a series share that draw (the same warp, slice, resize,
+trend or window for all of them; only noise is drawn per channel), and the draws of a (B, C, L)
+batch are exactly those of a (B, L) one, so a one-channel batch gives the univariate result. All
 work is done with torch tensor operations (no numpy, no loop over the series), so the second
 view of a training batch is built on the accelerator in a handful of kernels.
 
@@ -41,8 +44,8 @@ __all__ = [
 
 def _check(x: torch.Tensor, g: torch.Generator) -> None:
     """Reject shapes, dtypes and generator devices the batched functions cannot handle."""
-    if x.dim() != 2:
-        raise ValueError(f"augmentations expect a (B, L) batch, got shape {tuple(x.shape)}")
+    if x.dim() not in (2, 3):
+        raise ValueError(f"augmentations expect a (B, L) or (B, C, L) batch, got shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise ValueError(f"augmentations expect a floating-point batch, got {x.dtype}")
     if g.device.type != x.device.type:
@@ -54,6 +57,11 @@ def _work_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.promote_types(x.dtype, torch.float32)
 
 
+def _over_channels(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """A per-series (B, M) tensor made to broadcast over the channels of a (B, C, L) batch."""
+    return t.unsqueeze(1) if x.dim() == 3 else t
+
+
 def _window_length(ratio: float, length: int) -> int:
     """Window of round(ratio·L) steps, at least 1 and at most L."""
     return min(max(int(round(ratio * length)), 1), length)
@@ -61,17 +69,25 @@ def _window_length(ratio: float, length: int) -> int:
 
 def _window_starts(x: torch.Tensor, g: torch.Generator, w: int) -> torch.Tensor:
     """One window start per series, uniform in [0, L − w] (inclusive, so w = L is allowed)."""
-    return torch.randint(0, x.shape[1] - w + 1, (x.shape[0], 1), generator=g, device=x.device)
+    return torch.randint(0, x.shape[-1] - w + 1, (x.shape[0], 1), generator=g, device=x.device)
 
 
 def _interp(x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """Linear interpolation of each row of `x` (B, L) at fractional positions `pos` (B, M) in [0, L − 1]."""
-    last = x.shape[1] - 1
+    """Linear interpolation of each row of `x` (B, L), or every channel of (B, C, L), at fractional
+    positions `pos` (B, M) in [0, L − 1] (the same positions for all channels of a series)."""
+    last = x.shape[-1] - 1
     pos = pos.clamp(0, last)
     i0 = pos.floor().long().clamp(max=last)
     i1 = (i0 + 1).clamp(max=last)
-    frac = (pos - i0.to(pos.dtype)).to(x.dtype)
-    return torch.lerp(x.gather(1, i0), x.gather(1, i1), frac)
+    frac = _over_channels((pos - i0.to(pos.dtype)).to(x.dtype), x)
+    return torch.lerp(_gather_time(x, i0), _gather_time(x, i1), frac)
+
+
+def _gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x at time indices (B, M), the same indices for every channel of a (B, C, L) batch."""
+    if x.dim() == 3:
+        return x.gather(2, index.unsqueeze(1).expand(-1, x.shape[1], -1))
+    return x.gather(1, index)
 
 
 # --------------------------------------------------------------------------- augmentations
@@ -81,7 +97,7 @@ def amplitude_resize(x: torch.Tensor, g: torch.Generator, sigma: float) -> torch
     """Scale each series by one scalar 1 + N(0, sigma): invariance to the overall amplitude."""
     _check(x, g)
     scale = 1.0 + sigma * torch.randn(x.shape[0], 1, generator=g, device=x.device, dtype=_work_dtype(x))
-    return (x * scale).to(x.dtype)
+    return (x * _over_channels(scale, x)).to(x.dtype)
 
 
 def window_warp(x: torch.Tensor, g: torch.Generator, ratio: float, lo: float, hi: float) -> torch.Tensor:
@@ -101,7 +117,7 @@ def window_warp(x: torch.Tensor, g: torch.Generator, ratio: float, lo: float, hi
     m is at least 1 so a strong compression never removes the window entirely.
     """
     _check(x, g)
-    b, length = x.shape
+    b, length = x.shape[0], x.shape[-1]
     if length < 2:
         return x.clone()
     pos_dtype = torch.float32 if x.device.type == "mps" else torch.float64  # exact index arithmetic
@@ -122,7 +138,7 @@ def window_warp(x: torch.Tensor, g: torch.Generator, ratio: float, lo: float, hi
     u = (i * (n - 1)) / (length - 1)  # numerator first: u = N − 1 exactly at the last point
     j0 = u.floor().clamp(max=n - 1)
     j1 = (j0 + 1).clamp(max=n - 1)
-    frac = (u - j0).to(x.dtype)
+    frac = _over_channels((u - j0).to(x.dtype), x)
     return torch.lerp(_interp(x, source(j0)), _interp(x, source(j1)), frac)
 
 
@@ -138,7 +154,7 @@ def slice_and_shuffle(x: torch.Tensor, g: torch.Generator, n_segments: int) -> t
     _check(x, g)
     if n_segments < 1:
         raise ValueError(f"n_segments must be at least 1, got {n_segments}")
-    b, length = x.shape
+    b, length = x.shape[0], x.shape[-1]
     dev = x.device
     cuts = torch.randint(0, length, (b, n_segments - 1), generator=g, device=dev).sort(dim=1).values
     starts = torch.cat([torch.zeros(b, 1, dtype=torch.long, device=dev), cuts], dim=1)  # (B, n)
@@ -150,11 +166,11 @@ def slice_and_shuffle(x: torch.Tensor, g: torch.Generator, n_segments: int) -> t
     i = torch.arange(length, device=dev).expand(b, length).contiguous()
     k = torch.searchsorted(out_ends.contiguous(), i, right=True)  # first piece ending after i (skips empty ones)
     src = starts.gather(1, perm).gather(1, k) + (i - out_starts.gather(1, k))
-    return x.gather(1, src)
+    return _gather_time(x, src)
 
 
 def gaussian_noise(x: torch.Tensor, g: torch.Generator, std: float) -> torch.Tensor:
-    """Add i.i.d. N(0, std) noise at every time step: robustness to measurement noise."""
+    """Add i.i.d. N(0, std) noise at every time step (of every channel): robustness to measurement noise."""
     _check(x, g)
     noise = torch.randn(x.shape, generator=g, device=x.device, dtype=_work_dtype(x))
     return (x + std * noise).to(x.dtype)
@@ -163,7 +179,7 @@ def gaussian_noise(x: torch.Tensor, g: torch.Generator, std: float) -> torch.Ten
 def flip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """Reverse time (deterministic; `g` is accepted for a uniform signature)."""
     _check(x, g)
-    return torch.flip(x, dims=(1,))
+    return torch.flip(x, dims=(-1,))
 
 
 def slope(x: torch.Tensor, g: torch.Generator, max_slope: float) -> torch.Tensor:
@@ -171,18 +187,18 @@ def slope(x: torch.Tensor, g: torch.Generator, max_slope: float) -> torch.Tensor
     _check(x, g)
     dt = _work_dtype(x)
     a = max_slope * (2.0 * torch.rand(x.shape[0], 1, generator=g, device=x.device, dtype=dt) - 1.0)
-    t = torch.arange(x.shape[1], device=x.device, dtype=dt)
-    return (x + a * t).to(x.dtype)
+    t = torch.arange(x.shape[-1], device=x.device, dtype=dt)
+    return (x + _over_channels(a * t, x)).to(x.dtype)
 
 
 def noise_window(x: torch.Tensor, g: torch.Generator, std: float, ratio: float) -> torch.Tensor:
     """Add N(0, std) noise inside one random window of max(round(ratio·L), 1) steps per series, nothing elsewhere."""
     _check(x, g)
-    b, length = x.shape
+    length = x.shape[-1]
     w = _window_length(ratio, length)
     start = _window_starts(x, g, w)
     t = torch.arange(length, device=x.device).unsqueeze(0)
-    inside = (t >= start) & (t < start + w)
+    inside = _over_channels((t >= start) & (t < start + w), x)
     noise = torch.randn(x.shape, generator=g, device=x.device, dtype=_work_dtype(x))
     return (x + std * noise * inside).to(x.dtype)
 
@@ -231,7 +247,7 @@ def magnitude_warp(x: torch.Tensor, g: torch.Generator, sigma: float, knots: int
         raise ValueError(f"knots must be at least 0, got {knots}")
     dt = _work_dtype(x)
     values = 1.0 + sigma * torch.randn(x.shape[0], knots + 2, generator=g, device=x.device, dtype=dt)
-    return (x * natural_cubic_spline(values, x.shape[1])).to(x.dtype)
+    return (x * _over_channels(natural_cubic_spline(values, x.shape[-1]), x)).to(x.dtype)
 
 
 AUGMENTATION_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
@@ -278,11 +294,11 @@ class Augmenter:
         ]
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Augmented copy of a (B, L) or (B, 1, L) batch, same shape; `generator` on x's device."""
+        """Augmented copy of a (B, L), (B, 1, L) or (B, C, L) batch, same shape; `generator` on x's device."""
         if x.dim() == 3 and x.shape[1] == 1:
             return self(x[:, 0], generator).unsqueeze(1)
-        if x.dim() != 2:
-            raise ValueError(f"Augmenter expects a (B, L) or (B, 1, L) batch, got shape {tuple(x.shape)}")
+        if x.dim() not in (2, 3):
+            raise ValueError(f"Augmenter expects a (B, L) or (B, C, L) batch, got shape {tuple(x.shape)}")
         out = x.clone()
         for fn, kwargs in self.steps:
             out = fn(out, generator, **kwargs)
@@ -290,17 +306,18 @@ class Augmenter:
 
 
 def preview_views(series: np.ndarray, config: AugmentationConfig, n_views: int = 4, seed: int = 0) -> np.ndarray:
-    """`n_views` augmented views (n_views, L) of one series (L,), float32, for the app's preview.
+    """`n_views` augmented views (n_views, L) of one series (L,), or (n_views, C, L) of a (C, L) one,
+    float32, for the app's preview.
 
     Runs on the CPU with a generator seeded by `seed`, so the same inputs give the same views.
     """
     arr = np.asarray(series, dtype=np.float32)
-    if arr.ndim != 1:
-        raise ValueError(f"preview_views expects one series of shape (L,), got shape {arr.shape}")
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"preview_views expects one series of shape (L,) or (C, L), got shape {arr.shape}")
     if n_views < 1:
         raise ValueError(f"n_views must be at least 1, got {n_views}")
     augmenter = Augmenter(config)
-    batch = torch.from_numpy(arr).unsqueeze(0).repeat(n_views, 1)
+    batch = torch.from_numpy(arr).unsqueeze(0).repeat(n_views, *([1] * arr.ndim))
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         return augmenter(batch, generator).numpy()

@@ -128,9 +128,14 @@ def read_raw(files: DatasetFiles, label_column: str = "", split_reader: SplitRea
         (x_tr, y_tr), (x_te, y_te) = read_ts_split(files.train), read_ts_split(files.test)
     else:
         (x_tr, y_tr), (x_te, y_te) = read_csv_split(files.train, label_column), read_csv_split(files.test, label_column)
-    if x_tr.shape[1] != x_te.shape[1]:
+    channels = [x.shape[1] if x.ndim == 3 else 1 for x in (x_tr, x_te)]
+    if channels[0] != channels[1]:
         raise DataError(
-            f"{files.test}: series of length {x_te.shape[1]}, but {files.train} has length {x_tr.shape[1]} "
+            f"{files.test}: {channels[1]} channels, but {files.train} has {channels[0]} (mismatched channel counts)"
+        )
+    if x_tr.shape[-1] != x_te.shape[-1]:
+        raise DataError(
+            f"{files.test}: series of length {x_te.shape[-1]}, but {files.train} has length {x_tr.shape[-1]} "
             "(unequal lengths are not supported)"
         )
     return x_tr, y_tr, x_te, y_te

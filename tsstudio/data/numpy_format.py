@@ -5,8 +5,7 @@ Two layouts, both holding the arrays `x_train`, `x_test` and optionally `y_train
 - one `.npz` archive: `<root>/<Name>.npz` or `<root>/<Name>/<Name>.npz`;
 - a folder `<root>/<Name>/` with `x_train.npy`, `x_test.npy` (and `y_train.npy`, `y_test.npy`).
 
-Series are `(N, L)` or `(N, 1, L)`; `(N, C, L)` with `C > 1` is refused (univariate only for
-now). Labels are `(N,)` integers or strings; both splits have labels or neither does. Files are
+Series are `(N, L)` or `(N, C, L)`; `(N, 1, L)` is read as `(N, L)` (one channel). Labels are `(N,)` integers or strings; both splits have labels or neither does. Files are
 always opened with `allow_pickle=False`: a data file never executes code.
 """
 
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsstudio.data.parsing import check_array_finite, multivariate_error
+from tsstudio.data.parsing import check_array_finite
 from tsstudio.errors import DataError
 
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -46,15 +45,15 @@ def short_reason(exc: BaseException) -> str:
 
 
 def _series(where: str, x: np.ndarray) -> np.ndarray:
-    """Check a series array and give it as (N, L) float64."""
+    """Check a series array and give it as (N, L) float64, or (N, C, L) when it has C > 1 channels."""
     if x.dtype.kind not in "iuf":
         raise DataError(f"{where}: series must be numbers, found dtype {x.dtype}")
-    if x.ndim == 3:
-        if x.shape[1] != 1:
-            raise multivariate_error(where, int(x.shape[1]))
+    if x.ndim == 3 and x.shape[1] == 1:
         x = x[:, 0, :]
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-        raise DataError(f"{where}: expected a non-empty (series, length) or (series, 1, length) array, got shape {x.shape}")
+    if x.ndim not in (2, 3) or 0 in x.shape:
+        raise DataError(
+            f"{where}: expected a non-empty (series, length) or (series, channels, length) array, got shape {x.shape}"
+        )
     x = x.astype(np.float64)
     check_array_finite(where, x)
     return x
@@ -90,9 +89,9 @@ def _check(sources: dict[str, tuple[str, np.ndarray]]) -> Arrays:
         )
     x_train = _series(sources["x_train"][0], raw_train)
     x_test = _series(sources["x_test"][0], raw_test)
-    if x_train.shape[1] != x_test.shape[1]:
+    if x_train.shape[-1] != x_test.shape[-1]:
         raise DataError(
-            f"{sources['x_test'][0]}: series of length {x_test.shape[1]}, but x_train has length {x_train.shape[1]} "
+            f"{sources['x_test'][0]}: series of length {x_test.shape[-1]}, but x_train has length {x_train.shape[-1]} "
             "(unequal lengths are not supported)"
         )
     y_train = _labels(sources["y_train"][0], sources["y_train"][1], len(x_train)) if "y_train" in sources else None

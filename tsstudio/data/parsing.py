@@ -21,11 +21,6 @@ def short(token: str, limit: int = 40) -> str:
     return token if len(token) <= limit else token[: limit - 3] + "..."
 
 
-def multivariate_error(where: str, channels: int) -> DataError:
-    """The one refusal of multichannel data: tsstudio's models are univariate for now."""
-    return DataError(f"{where}: multivariate series ({channels} channels) are not supported yet")
-
-
 def parse_labels(path: Path, tokens: Sequence[str], line_numbers: Sequence[int], column: str) -> np.ndarray:
     """Label tokens as float64 when all are numbers (they must then be integers), else as str.
 
@@ -79,9 +74,12 @@ def parse_values(path: Path, line: int, tokens: Sequence[str], first_column: int
 
 
 def check_array_finite(where: str, x: np.ndarray) -> None:
-    """Refuse NaN or infinite values in a (N, L) array, naming the row and sample."""
+    """Refuse NaN or infinite values in a (N, L) or (N, C, L) array, naming the row, channel and sample."""
     bad = ~np.isfinite(x)
     if bad.any():
-        row, col = (int(i) for i in np.argwhere(bad)[0])
-        kind = "NaN" if np.isnan(x[row, col]) else "infinite"
-        raise DataError(f"{where} row {row + 1}: sample {col + 1} is {kind} (missing values are not supported)")
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        kind = "NaN" if np.isnan(x[first]) else "infinite"
+        channel = f" channel {first[1] + 1}" if x.ndim == 3 else ""
+        raise DataError(
+            f"{where} row {first[0] + 1}:{channel} sample {first[-1] + 1} is {kind} (missing values are not supported)"
+        )

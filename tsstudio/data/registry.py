@@ -234,13 +234,13 @@ def _read_info(files: DatasetFiles, cache: dict, label_column: str) -> DatasetIn
         try:
             dataset = _make(files, scaling=False, label_column=label_column)
             entry = {"n_train": dataset.n_train, "n_test": dataset.n_test, "length": dataset.length,
-                     "n_classes": dataset.n_classes, "error": ""}
+                     "n_classes": dataset.n_classes, "channels": dataset.n_channels, "error": ""}
         except DataError as exc:
             entry = {"n_train": 0, "n_test": 0, "length": 0, "n_classes": 0, "error": str(exc)}
         entry["stamps"] = [list(s) for s in stamps]
         cache[key] = entry
     return DatasetInfo(files.name, entry["n_train"], entry["n_test"], entry["length"], entry["n_classes"], source,
-                       error=entry["error"], format=files.format)
+                       error=entry["error"], format=files.format, channels=int(entry.get("channels", 1)))
 
 
 def _builtin_info() -> DatasetInfo:

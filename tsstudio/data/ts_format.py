@@ -3,8 +3,8 @@
 Layout: `#` comment lines, then `@` header lines (`@problemName`, `@univariate`, `@classLabel
 true <labels...>` or `@classLabel false`, ...) up to `@data`, then one series per line: values
 separated by `,`, channels separated by `:`, the class label last (after the final `:`) when
-`@classLabel true`. Only equal-length, univariate series without timestamps are read; a file
-with more channels is refused in one line, never squeezed.
+`@classLabel true`. Only equal-length series without timestamps are read; every channel of every
+series has the same length, and every series the same number of channels.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsstudio.data.parsing import multivariate_error, parse_labels, parse_values, short
+from tsstudio.data.parsing import parse_labels, parse_values, short
 from tsstudio.data.ucr import read_text
 from tsstudio.errors import DataError
 
@@ -46,7 +46,8 @@ def _flag(path: Path, header: dict[str, tuple[str, int]], key: str) -> bool | No
 
 
 def read_ts_split(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read one `.ts` split: values (N, L) float64 and raw labels (N,) (float64 or str), or None without labels."""
+    """Read one `.ts` split: values float64, (N, L) with one channel or (N, C, L) with C > 1, and raw labels (N,)
+    (float64 or str), or None without labels."""
     path = Path(path)
     lines = read_text(path).split("\n")
     header, start = _header(path, lines)
@@ -60,7 +61,7 @@ def read_ts_split(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
             f"{path}: no @classLabel line in the header (expected '@classLabel true <labels>' or '@classLabel false')"
         )
     declared = header["classlabel"][0].split()[1:] if labelled else []
-    rows: list[list[float]] = []
+    rows: list[list[list[float]]] = []
     labels: list[str] = []
     numbers: list[int] = []
     first_channels = first_length = 0
@@ -78,26 +79,31 @@ def read_ts_split(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         channels = len(parts)
         if not numbers:
             first_channels = channels
-            if channels > 1:
-                raise multivariate_error(f"{path}:{number}", channels)
         elif channels != first_channels:
             raise DataError(
                 f"{path}:{number}: {channels} channels, but line {numbers[0]} has {first_channels} "
                 "(mismatched channel counts)"
             )
-        values = parse_values(path, number, parts[0].split(","), what="value")
-        if not numbers:
-            first_length = len(values)
-        elif len(values) != first_length:
-            raise DataError(
-                f"{path}:{number}: series of length {len(values)}, but line {numbers[0]} has length {first_length} "
-                "(unequal lengths are not supported)"
-            )
-        rows.append(values)
+        series: list[list[float]] = []
+        for c, part in enumerate(parts):
+            what = f"channel {c + 1} value" if channels > 1 else "value"
+            values = parse_values(path, number, part.split(","), what=what)
+            if not numbers and not series:
+                first_length = len(values)
+            elif len(values) != first_length:
+                channel = f"channel {c + 1}: " if channels > 1 else ""
+                raise DataError(
+                    f"{path}:{number}: {channel}series of length {len(values)}, but line {numbers[0] if numbers else number} "
+                    f"has length {first_length} (unequal lengths are not supported)"
+                )
+            series.append(values)
+        rows.append(series)
         numbers.append(number)
     if not rows:
         raise DataError(f"{path}: no series after @data")
     x = np.asarray(rows, dtype=np.float64)
+    if first_channels == 1:
+        x = x[:, 0, :]
     if not labelled:
         return x, None
     if declared:

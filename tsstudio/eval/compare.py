@@ -32,10 +32,10 @@ class ComparisonError(TsstudioError):
 class SplitReconstruction:
     """One tokenizer's pass over a split: inputs, reconstructions, token grids and per-series errors."""
 
-    x: np.ndarray  # (N, L) inputs
-    x_hat: np.ndarray  # (N, L) time-domain reconstructions
-    stft_mag: np.ndarray  # (N, F, T) |STFT| of the inputs
-    stft_mag_hat: np.ndarray  # (N, F, T) |STFT| of the decoder's output
+    x: np.ndarray  # (N, L) inputs, or (N, C, L) with C > 1 channels
+    x_hat: np.ndarray  # (N, L) or (N, C, L) time-domain reconstructions
+    stft_mag: np.ndarray  # (N, F, T) |STFT| of the inputs, (N, C, F, T) with C > 1 channels
+    stft_mag_hat: np.ndarray  # (N, F, T) or (N, C, F, T) |STFT| of the decoder's output
     tokens: np.ndarray  # (N, H, W) code indices
     mse_time: np.ndarray  # (N,)
     mse_stft: np.ndarray  # (N,)
@@ -57,12 +57,12 @@ def reconstruct_split(tokenizer: nn.Module, x: np.ndarray, batch_size: int, devi
     with eval_mode(tokenizer):
         for xb in batches(x, batch_size, device):
             out = tokenizer(xb)
-            x_hat = out.x_hat[:, 0].float()
+            x_hat = tokenizer.as_data(out.x_hat).float()
             x_hats.append(x_hat.cpu().numpy())
-            mags.append(_magnitude(out.u).cpu().numpy())
-            mags_hat.append(_magnitude(out.u_hat).cpu().numpy())
+            mags.append(tokenizer.as_data(_magnitude(out.u)).cpu().numpy())
+            mags_hat.append(tokenizer.as_data(_magnitude(out.u_hat)).cpu().numpy())
             grids.append(out.indices.cpu().numpy())
-            e_time.append((x_hat - xb).double().pow(2).mean(dim=1).cpu().numpy())
+            e_time.append((x_hat - xb).double().pow(2).flatten(1).mean(dim=1).cpu().numpy())
             e_stft.append((out.u_hat - out.u).double().pow(2).mean(dim=(1, 2, 3)).cpu().numpy())
     if not x_hats:
         raise ValueError("reconstruct_split: the split has no series")
@@ -78,8 +78,8 @@ def reconstruct_split(tokenizer: nn.Module, x: np.ndarray, batch_size: int, devi
 
 
 def _magnitude(u: torch.Tensor) -> torch.Tensor:
-    """(B, 2, F, T) real/imaginary image → (B, F, T) magnitude."""
-    return torch.sqrt(u[:, 0].float() ** 2 + u[:, 1].float() ** 2)
+    """(B, 2C, F, T) real/imaginary images → (B, C, F, T) magnitude per channel."""
+    return torch.sqrt(u[:, 0::2].float() ** 2 + u[:, 1::2].float() ** 2)
 
 
 # --------------------------------------------------------------------------- ordering

@@ -51,8 +51,8 @@ def _as_float32(x: np.ndarray | torch.Tensor) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 3 and x.shape[1] == 1:
         x = x[:, 0, :]
-    if x.ndim != 2:
-        raise ValueError(f"expected series of shape (N, L) or (N, 1, L), got {x.shape}")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"expected series of shape (N, L) or (N, C, L), got {x.shape}")
     return x
 
 
@@ -157,7 +157,7 @@ def train_fcn(
         yv = torch.as_tensor(np.asarray(y_val), dtype=torch.long)
 
     seed_everything(seed)
-    model = FCN(n_classes).to(dev)
+    model = FCN(n_classes, in_channels=int(x.shape[1]) if x.dim() == 3 else 1).to(dev)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps_per_epoch = math.ceil(x.shape[0] / batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * steps_per_epoch), eta_min=0.0)
@@ -424,7 +424,7 @@ def _cache_key(dataset: Dataset, epochs: int, seed: int) -> dict[str, Any]:
     data_hash = hashlib.sha256()
     data_hash.update(np.ascontiguousarray(dataset.x_train, dtype=np.float32).tobytes())
     data_hash.update(np.ascontiguousarray(dataset.y_train, dtype=np.int64).tobytes())
-    return {
+    key = {
         "format": CACHE_FORMAT,
         "name": dataset.name,
         "length": dataset.length,
@@ -434,6 +434,9 @@ def _cache_key(dataset: Dataset, epochs: int, seed: int) -> dict[str, Any]:
         "epochs": int(epochs),
         "seed": int(seed),
     }
+    if dataset.n_channels > 1:  # univariate keys stay as they were, so their cached classifiers still load
+        key["channels"] = dataset.n_channels
+    return key
 
 
 def fcn_cache_path(dataset: Dataset, cache_dir: Path, *, epochs: int, seed: int = 0) -> Path:
@@ -449,7 +452,7 @@ def _load_cached(path: Path, key: dict[str, Any], device: torch.device) -> tuple
         blob = torch.load(path, map_location=device, weights_only=True)
         if blob.get("key") != json.dumps(key, sort_keys=True):
             return None
-        model = FCN(key["n_classes"]).to(device)
+        model = FCN(key["n_classes"], in_channels=key.get("channels", 1)).to(device)
         model.load_state_dict(blob["state_dict"])
         accuracy = float(blob["test_accuracy"])
     except (OSError, RuntimeError, KeyError, AttributeError, TypeError, ValueError, EOFError, pickle.UnpicklingError):

@@ -22,7 +22,7 @@ def reconstruction_metrics(tokenizer: nn.Module, x: np.ndarray, batch_size: int,
     with eval_mode(tokenizer):
         for xb in batches(x, batch_size, device):
             out = tokenizer(xb)
-            sq_time += float((out.x_hat[:, 0] - xb).double().pow(2).sum())
+            sq_time += float((tokenizer.as_data(out.x_hat) - xb).double().pow(2).sum())
             sq_stft += float((out.u_hat - out.u).double().pow(2).sum())
             n_time += xb.numel()
             n_stft += out.u.numel()

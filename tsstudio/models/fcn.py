@@ -35,27 +35,30 @@ class _Block(nn.Module):
 
 
 class FCN(nn.Module):
-    """Univariate FCN classifier: `forward` gives logits (B, C), `features` the pooled 128-d vector."""
+    """FCN classifier of `in_channels`-channel series: `forward` gives logits (B, n_classes), `features`
+    the pooled 128-d vector. Multichannel input enters the first convolution as its channels."""
 
-    def __init__(self, n_classes: int) -> None:
+    def __init__(self, n_classes: int, in_channels: int = 1) -> None:
         super().__init__()
         if n_classes < 1:
             raise ValueError(f"FCN needs at least one class, got {n_classes}")
         self.n_classes = int(n_classes)
+        self.in_channels = int(in_channels)
         self.blocks = nn.Sequential(
-            _Block(1, 128, 8),
+            _Block(self.in_channels, 128, 8),
             _Block(128, 256, 5),
             _Block(256, FEATURE_DIM, 3),
         )
         self.head = nn.Linear(FEATURE_DIM, self.n_classes)
 
-    @staticmethod
-    def _as_channels(x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 2:
+    def _as_channels(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2 and self.in_channels == 1:
             return x.unsqueeze(1)
-        if x.dim() == 3 and x.shape[1] == 1:
+        if x.dim() == 3 and x.shape[1] == self.in_channels:
             return x
-        raise ValueError(f"FCN expects (B, L) or (B, 1, L) input, got shape {tuple(x.shape)}")
+        c = self.in_channels
+        expected = "(B, L) or (B, 1, L)" if c == 1 else f"(B, {c}, L)"
+        raise ValueError(f"FCN expects {expected} input, got shape {tuple(x.shape)}")
 
     def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
         """Last conv block's output (B, 128, L), before pooling; the length is preserved."""

@@ -53,9 +53,9 @@ def token_grid(config: RunConfig, length: int) -> TokenGrid:
 class TokenizerOutput:
     """Everything one forward pass computes, for losses, metrics and snapshots."""
 
-    x_hat: torch.Tensor  # (B, 1, L)
-    u: torch.Tensor  # (B, 2, F, T)
-    u_hat: torch.Tensor  # (B, 2, F, T)
+    x_hat: torch.Tensor  # (B, C, L)
+    u: torch.Tensor  # (B, 2C, F, T)
+    u_hat: torch.Tensor  # (B, 2C, F, T)
     z: torch.Tensor  # (B, D, H, W) continuous latent
     z_q: torch.Tensor  # (B, D, H, W) quantised latent (straight-through)
     indices: torch.Tensor  # (B, H, W)
@@ -64,21 +64,30 @@ class TokenizerOutput:
 
 
 class Tokenizer(nn.Module):
-    """VQ-VAE over the STFT of a univariate series; tokens form a (frequency × time) grid."""
+    """VQ-VAE over the STFT of a series of `channels` channels; tokens form a (frequency × time) grid.
 
-    def __init__(self, config: RunConfig, length: int, precision: torch.dtype | None = None) -> None:
+    Each channel's STFT gives a real and an imaginary image; all 2C images enter the encoder
+    together, and the decoder gives back 2C images the ISTFT turns into C channels, so the token
+    grid is H × W whatever the channel count. A one-channel model is exactly the univariate one.
+    """
+
+    def __init__(self, config: RunConfig, length: int, precision: torch.dtype | None = None, channels: int = 1) -> None:
         super().__init__()
+        if channels < 1:
+            raise ValueError(f"a tokenizer needs at least one channel, got {channels}")
         self.config = config
         self.grid = token_grid(config, length)
         self.length = length
+        self.channels = int(channels)
         self.n_fft = config.stft.n_fft
         self.hop = config.stft.hop_length
         self.autocast_dtype = precision
         enc, dec, q = config.encoder, config.decoder, config.quantizer
         if enc.dim != dec.dim:
             raise ValueError("encoder.dim and decoder.dim must be equal (the codes feed the decoder)")
-        self.encoder = Encoder(2, enc.dim, self.grid.blocks, enc.n_resnet_blocks, enc.dropout)
-        self.decoder = Decoder(2, dec.dim, self.grid.blocks, dec.n_resnet_blocks, dec.dropout, self.grid.stft_size)
+        self.encoder = Encoder(2 * channels, enc.dim, self.grid.blocks, enc.n_resnet_blocks, enc.dropout)
+        self.decoder = Decoder(2 * channels, dec.dim, self.grid.blocks, dec.n_resnet_blocks, dec.dropout,
+                               self.grid.stft_size)
         self.quantizer = Quantizer(
             q.codebook_size,
             enc.dim,
@@ -94,14 +103,28 @@ class Tokenizer(nn.Module):
         enabled = self.autocast_dtype is not None
         return torch.autocast(device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=enabled)
 
-    def to_stft(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 1, L) or (B, L) series → (B, 2, F, T)."""
+    def as_channels(self, x: torch.Tensor) -> torch.Tensor:
+        """Series in the data layout, (B, L) for one channel or (B, C, L), as (B, C, L); a wrong channel
+        count is refused in one line rather than broadcast."""
         if x.dim() == 2:
             x = x[:, None, :]
-        return stft(x, self.n_fft, self.hop)
+        if x.dim() != 3 or x.shape[1] != self.channels:
+            raise ValueError(
+                f"the tokenizer takes series of {self.channels} channel{'s' if self.channels != 1 else ''}, "
+                f"got shape {tuple(x.shape)}"
+            )
+        return x
+
+    def as_data(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, L) model output in the data layout: (B, L) for a one-channel model, else unchanged."""
+        return x[:, 0] if self.channels == 1 else x
+
+    def to_stft(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, L) series (or (B, L) for one channel) → (B, 2C, F, T)."""
+        return stft(self.as_channels(x), self.n_fft, self.hop)
 
     def to_series(self, u: torch.Tensor) -> torch.Tensor:
-        """(B, 2, F, T) → (B, 1, L) with the exact original length."""
+        """(B, 2C, F, T) → (B, C, L) with the exact original length."""
         return istft(u, self.length, self.n_fft, self.hop)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -123,8 +146,7 @@ class Tokenizer(nn.Module):
         return self.decoder.output(h.float())
 
     def forward(self, x: torch.Tensor) -> TokenizerOutput:
-        if x.dim() == 2:
-            x = x[:, None, :]
+        x = self.as_channels(x)
         u, z = self.encode(x)
         q = self.quantizer(z)
         u_hat = self.decode_latent(q.z_q)
@@ -146,6 +168,6 @@ class Tokenizer(nn.Module):
 
     @torch.no_grad()
     def decode_tokens(self, indices: torch.Tensor) -> torch.Tensor:
-        """Token grids (B, H, W) → series (B, L) through the codebook and decoder."""
+        """Token grids (B, H, W) → series (B, L) (or (B, C, L) for C > 1) through the codebook and decoder."""
         codes = F.embedding(indices, self.quantizer.codebook).permute(0, 3, 1, 2)
-        return self.to_series(self.decode_latent(codes))[:, 0]
+        return self.as_data(self.to_series(self.decode_latent(codes)))

@@ -77,7 +77,7 @@ class TwoBranchObjective(RegularObjective):
         u_aug, z_aug = tok.encode(x_aug)
         u_hat_aug = tok.decode_latent(z_aug)
         x_hat_aug = tok.to_series(u_hat_aug)
-        aug_time = F.mse_loss(x_hat_aug[:, 0], x_aug)
+        aug_time = F.mse_loss(tok.as_data(x_hat_aug), x_aug)
         aug_stft = F.mse_loss(u_hat_aug, u_aug)
         with tok._autocast(x.device):
             ssl_loss, terms = self.head(out.z_q, z_aug)

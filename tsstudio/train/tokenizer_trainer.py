@@ -69,7 +69,7 @@ class TokenizerTrainer(TrainingLoop):
 
     def build(self) -> None:
         cfg, ds = self.config.trainer, self.dataset
-        self.model = Tokenizer(self.config, ds.length, precision=self.dtype).to(self.device)
+        self.model = Tokenizer(self.config, ds.length, precision=self.dtype, channels=ds.n_channels).to(self.device)
         self.objective = build_objective(self.model, self.config).to(self.device)
         self.optimizer = torch.optim.AdamW(
             self.objective.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **fast_adamw(self.device)
@@ -120,7 +120,7 @@ class TokenizerTrainer(TrainingLoop):
     def snapshot(self) -> None:
         self.model.eval()
         with torch.no_grad():
-            recon = self.model(self.snap_x).x_hat[:, 0] if len(self.snap_x) else self.snap_x
+            recon = self.model.as_data(self.model(self.snap_x).x_hat) if len(self.snap_x) else self.snap_x
         self.model.train()
         usage = self.usage.numpy().copy()
         self.usage.zero_()
