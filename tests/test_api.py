@@ -62,7 +62,7 @@ def test_tokenizer_inputs(run: tsstudio.Run) -> None:
     flat = tok.decode(tokens.reshape(5, -1))
     assert np.allclose(flat, tok.decode(tokens)) and flat.shape == (5, 128)
     assert isinstance(tok.reconstruct(torch.as_tensor(x)), torch.Tensor)
-    with pytest.raises(DataError, match=r"^input: multivariate series \(3 channels\) are not supported yet$"):
+    with pytest.raises(DataError, match=r"^input of shape \(2, 3, 128\): expected \(N, 128\) or \(N, 1, 128\) series$"):
         tok.encode(np.zeros((2, 3, 128)))
     with pytest.raises(DataError, match=r"^input of shape \(2, 100\): expected \(N, 128\) or \(N, 1, 128\) series$"):
         tok.encode(np.zeros((2, 100)))

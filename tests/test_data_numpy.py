@@ -117,5 +117,6 @@ def test_ragged_npy_folder_is_refused(tmp_path: Path) -> None:
         load_dataset("Rag", tmp_path)
     assert str(exc.value) == f"{folder.resolve()}: missing x_test.npy"
     np.save(folder / "x_test.npy", np.zeros((4, 8, 2, 2)))
-    with pytest.raises(DataError, match=r"x_test.npy: expected a non-empty \(series, length\) or \(series, channels, length\) array"):
+    expected = r"x_test.npy: expected a non-empty \(series, length\) or \(series, channels, length\) array"
+    with pytest.raises(DataError, match=expected):
         load_dataset("Rag", tmp_path)

@@ -145,3 +145,162 @@ def test_the_augmenter_takes_a_multichannel_batch() -> None:
     x = torch.from_numpy(shifted_sines(4, length=40)[0]).float()
     assert Augmenter(config)(x, torch.Generator().manual_seed(0)).shape == (4, 3, 40)
     assert preview_views(x[0].numpy(), config, n_views=2).shape == (2, 3, 40)
+
+
+# ----------------------------------------------------------------------------- tokenizer
+
+TINY = ["trainer.device=cpu", "trainer.precision=fp32", "trainer.batch_size=8", "trainer.num_threads=1",
+        "encoder.dim=8", "decoder.dim=8", "encoder.n_resnet_blocks=1", "decoder.n_resnet_blocks=1",
+        "quantizer.codebook_size=8", "trainer.snapshot_every_steps=2", "trainer.checkpoint_every_steps=2"]
+TINY_FLAGS = [flag for s in TINY for flag in ("--set", s)]
+SMALL_PRIOR = [flag for s in ("prior.hidden_dim=16", "prior.n_layers=1", "prior.heads=2") for flag in ("--set", s)]
+
+
+def tiny_config(*extra: str):
+    from tsstudio.config import apply_overrides, load_preset
+
+    return apply_overrides(load_preset("regular"), [*TINY, *extra])
+
+
+def test_stft_round_trip_is_exact_per_channel() -> None:
+    import torch
+
+    from tsstudio.models.stft import istft, stft
+
+    x = torch.from_numpy(shifted_sines(4, length=37)[0]).float()  # odd length keeps its last sample
+    u = stft(x, 8, 2)
+    assert u.shape[1] == 6
+    back = istft(u, 37, 8, 2)
+    assert back.shape == (4, 3, 37)
+    torch.testing.assert_close(back, x, rtol=0, atol=1e-5)
+    for c in range(3):  # the images of channel c are exactly that channel's own STFT
+        torch.testing.assert_close(u[:, 2 * c : 2 * c + 2], stft(x[:, c : c + 1], 8, 2))
+
+
+def test_a_three_channel_tokenizer_keeps_shape_and_the_token_grid() -> None:
+    import torch
+
+    from tsstudio.models.tokenizer import Tokenizer, token_grid
+
+    config = tiny_config()
+    uni, multi = Tokenizer(config, 32), Tokenizer(config, 32, channels=3)
+    assert multi.encoder.stem[0].in_channels == 6 and multi.decoder.head[-1].out_channels == 6
+    x = torch.from_numpy(shifted_sines(5, length=32)[0]).float()
+    out = multi.eval()(x)
+    assert out.x_hat.shape == (5, 3, 32) and out.u.shape[1] == 6
+    grid = token_grid(config, 32)
+    assert out.indices.shape == (5, grid.height, grid.width) == (5, uni.grid.height, uni.grid.width)
+    assert multi.decode_tokens(out.indices).shape == (5, 3, 32)
+    assert uni.decode_tokens(out.indices).shape == (5, 32)
+    with pytest.raises(ValueError, match=r"takes series of 3 channels, got shape \(5, 32\)"):
+        multi(x[:, 0])
+    with pytest.raises(ValueError, match=r"takes series of 1 channel, got shape \(5, 3, 32\)"):
+        uni(x)
+
+
+def test_the_fcn_takes_c_input_channels() -> None:
+    import torch
+
+    from tsstudio.models.fcn import FCN
+
+    model = FCN(2, in_channels=3)
+    assert model(torch.zeros(4, 3, 20)).shape == (4, 2) and model.features(torch.zeros(4, 3, 20)).shape == (4, 128)
+    with pytest.raises(ValueError, match=r"FCN expects \(B, 3, L\) input, got shape \(4, 20\)"):
+        model(torch.zeros(4, 20))
+
+
+# ----------------------------------------------------------------------------- the whole pipeline
+
+
+@pytest.mark.slow
+def test_three_channels_train_evaluate_sample_and_export(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    import json
+
+    from tsstudio.cli.main import main
+    from tsstudio.store import RunFile
+    from tsstudio.store.exports import read_generations, read_token_export
+    from tsstudio.store.models_io import load_prior, load_tokenizer
+
+    write_npz(tmp_path)
+    data = ["--data-dir", str(tmp_path)]
+    tok, prior = tmp_path / "tok.h5", tmp_path / "prior.h5"
+    assert main(["train", "--dataset", "Sines3", *data, "--max-steps", "4", "--out", str(tok), *TINY_FLAGS,
+                 "--set", "probes.every_epochs=1", "--quiet"]) == 0
+    capsys.readouterr()
+    ds = load_dataset("Sines3", tmp_path)
+    with RunFile.open(tok) as run:
+        assert run.n_channels == 3 and run.attrs["n_channels"] == 3
+        np.testing.assert_allclose(run.attrs["data_mean"], ds.channel_mean)
+        np.testing.assert_allclose(run.attrs["data_std"], ds.channel_std)
+        snaps = run.snapshots()
+        assert snaps["inputs"].shape[1:] == (3, 32) and snaps["recon"].shape[2:] == (3, 32)
+        h, w = (int(v) for v in run.attrs["token_grid"])
+        model, _ = load_tokenizer(run)
+    assert model.channels == 3
+    assert main(["eval", str(tok)]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["test_mse_time"] >= 0.0 and 0.0 <= results["svm_accuracy"] <= 1.0
+
+    assert main(["prior", "--tokenizer", str(tok), "--max-steps", "3", "--out", str(prior), *TINY_FLAGS,
+                 *SMALL_PRIOR, "--quiet"]) == 0
+    with RunFile.open(prior) as run:
+        assert run.n_channels == 3 and tuple(run.attrs["token_grid"]) == (h, w)
+        assert run.snapshots()["recon"].shape[2:] == (3, 32)
+        _, tokenizer, _, _ = load_prior(run)
+    assert tokenizer.channels == 3
+    gen = tmp_path / "gen.h5"
+    assert main(["sample", str(prior), "--n", "3", "--out", str(gen), "--class", "1"]) == 0
+    generations = read_generations(gen)
+    assert generations.series.shape == (3, 3, 32) and generations.tokens.shape == (3, h, w)
+    assert main(["eval", str(prior), "--fcn-epochs", "2", "--cas-epochs", "2"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["fid"] >= 0.0 and results["is_mean"] >= 1.0 and 0.0 <= results["cas_accuracy"] <= 1.0
+
+    export = tmp_path / "tokens.h5"
+    assert main(["export-tokens", str(tok), "--out", str(export)]) == 0
+    read = read_token_export(export)
+    assert read.tokens["train"].shape == (12, h, w) and read.tokens["test"].shape == (8, h, w)
+    assert read.attrs["n_channels"] == 3
+    np.testing.assert_allclose(read.attrs["data_std"], ds.channel_std)
+
+
+# Measured with the code before multichannel support (same seed, same tiny CBF run as below).
+BEFORE_LOSSES = [3.405008316040039, 4.241551876068115, 3.0882506370544434, 3.824223518371582]
+BEFORE_TEST_MSE_TIME = 1.0589940181601993
+
+
+@pytest.mark.slow
+def test_univariate_runs_are_unchanged_in_any_layout(tmp_path: Path) -> None:
+    """The built-in CBF, and the same arrays saved as (N, 1, L), train to the same numbers, and those
+    are the numbers univariate runs gave before multichannel series were supported."""
+    from tsstudio.data.synthetic import (
+        CBF_LENGTH,
+        CBF_TEST_PER_CLASS,
+        CBF_TEST_SEED,
+        CBF_TRAIN_PER_CLASS,
+        CBF_TRAIN_SEED,
+        cylinder_bell_funnel,
+    )
+    from tsstudio.store import RunFile
+    from tsstudio.store.run_eval import evaluate_run
+    from tsstudio.sweep.runner import train_run
+
+    x_train, y_train = cylinder_bell_funnel(CBF_TRAIN_PER_CLASS, CBF_LENGTH, seed=CBF_TRAIN_SEED)
+    x_test, y_test = cylinder_bell_funnel(CBF_TEST_PER_CLASS, CBF_LENGTH, seed=CBF_TEST_SEED)
+    np.savez(tmp_path / "CBF1.npz", x_train=x_train[:, None], y_train=y_train, x_test=x_test[:, None], y_test=y_test)
+    boxed = load_dataset("CBF1", tmp_path)
+    assert boxed.x_train.shape == (len(x_train), CBF_LENGTH) and boxed.n_channels == 1
+    results = {}
+    for name in ("CBF", "CBF1"):
+        config = tiny_config("trainer.batch_size=16", "trainer.max_steps=4", "probes.every_epochs=0",
+                             "probes.at_start=false", f"data.dataset={name}")
+        path = tmp_path / f"{name}.h5"
+        assert train_run(config, path, data_dir=str(tmp_path)).status == "finished"
+        evaluation = evaluate_run(path, data_dir=str(tmp_path))
+        with RunFile.open(path) as run:
+            assert run.n_channels == 1 and run.snapshots()["recon"].ndim == 3
+            losses = {m: run.metric(m)[2].tolist() for m in run.metric_names()}
+        results[name] = (losses, {k: v for k, v in evaluation.items() if k != "step"})
+    assert results["CBF1"] == results["CBF"]
+    assert results["CBF"][0]["loss"] == pytest.approx(BEFORE_LOSSES, rel=1e-5)
+    assert results["CBF"][1]["test_mse_time"] == pytest.approx(BEFORE_TEST_MSE_TIME, rel=1e-5)

@@ -4,7 +4,7 @@
     ds = tsstudio.load_dataset("GunPoint")                 # a name in the data folders, or a path
     run = tsstudio.train("regular", ds, out="gp.h5", max_steps=200)
     tokens = run.tokenizer.encode(ds.x_test)               # (N, H, W) token grids
-    x_hat = run.tokenizer.decode(tokens)                   # (N, L)
+    x_hat = run.tokenizer.decode(tokens)                   # (N, L); (N, C, L) for C-channel data
     prior = tsstudio.train("maskgit", run, out="gp-prior.h5", max_steps=200)
     samples = prior.prior.sample(8, cls=0)                 # .series (8, L), .tokens (8, H, W)
 
@@ -33,7 +33,6 @@ from tsstudio.config.presets import list_presets, load_preset
 from tsstudio.config.schema import RunConfig, sections
 from tsstudio.data.dataset import Dataset
 from tsstudio.data.formats import at_path
-from tsstudio.data.parsing import multivariate_error
 from tsstudio.data.registry import BUILTIN_SOURCE, load_dataset_at
 from tsstudio.data.registry import load_dataset as _load_named
 from tsstudio.errors import ConfigError, DataError, RunFileError, TsstudioError
@@ -65,18 +64,24 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None, *
 # ------------------------------------------------------------------------------------------ models
 
 
-def _series_tensor(x: Any, length: int) -> torch.Tensor:
-    """(N, L) or (N, 1, L) NumPy array or tensor → float32 (N, L) tensor (one series (L,) is N = 1);
-    anything else, a multichannel (N, C, L) above all, is refused in one line."""
+def _series_tensor(x: Any, length: int, channels: int = 1) -> torch.Tensor:
+    """Series as the float32 tensor a tokenizer of `channels` channels takes: (N, L) for one channel
+    (given as (N, L), (N, 1, L) or one series (L,)), (N, C, L) for C > 1 (one series (C, L) is N = 1);
+    any other shape is refused in one line."""
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).float()
-    if t.dim() == 3:
-        if t.shape[1] != 1:
-            raise multivariate_error("input", int(t.shape[1]))
-        t = t[:, 0, :]
-    if t.dim() == 1:
+    if channels == 1:
+        if t.dim() == 3 and t.shape[1] == 1:
+            t = t[:, 0, :]
+        if t.dim() == 1:
+            t = t[None]
+        if t.dim() != 2 or t.shape[1] != length:
+            raise DataError(f"input of shape {tuple(t.shape)}: expected (N, {length}) or (N, 1, {length}) series")
+        return t
+    if t.dim() == 2:
         t = t[None]
-    if t.dim() != 2 or t.shape[1] != length:
-        raise DataError(f"input of shape {tuple(t.shape)}: expected (N, {length}) or (N, 1, {length}) series")
+    if t.dim() != 3 or tuple(t.shape[1:]) != (channels, length):
+        raise DataError(f"input of shape {tuple(t.shape)}: expected (N, {channels}, {length}) series "
+                        f"({channels} channels of length {length})")
     return t
 
 
@@ -89,7 +94,8 @@ def _like(result: torch.Tensor, given: Any) -> Any:
 class TokenizerModel(nn.Module):
     """A trained tokenizer as a torch module: `encode` series to token grids, `decode` them back.
 
-    Inputs are NumPy arrays or tensors of shape (N, L) or (N, 1, L), in the dataset's scaled units;
+    Inputs are NumPy arrays or tensors of shape (N, L) or (N, 1, L) (univariate), or (N, C, L) for a
+    tokenizer trained on C channels, in the dataset's scaled units;
     results come back as the input kind (tensor in, tensor out; otherwise NumPy). Work is done in
     eval mode without gradients, in batches of `batch_size`.
     """
@@ -103,6 +109,11 @@ class TokenizerModel(nn.Module):
     def length(self) -> int:
         """Series length L the tokenizer takes."""
         return int(self.model.length)
+
+    @property
+    def channels(self) -> int:
+        """Channels C of the series the tokenizer takes (1: univariate, (N, L) arrays)."""
+        return int(self.model.channels)
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -123,10 +134,11 @@ class TokenizerModel(nn.Module):
 
     def encode(self, x: Any) -> Any:
         """Token grids (N, H, W) of series (nearest codes)."""
-        return _like(self._batched(_series_tensor(x, self.length), self.model.tokens), x)
+        return _like(self._batched(_series_tensor(x, self.length, self.channels), self.model.tokens), x)
 
     def decode(self, tokens: Any) -> Any:
-        """Series (N, L) of token grids (N, H, W) (or flat (N, H·W)) through the codebook and decoder."""
+        """Series (N, L) (or (N, C, L) for C channels) of token grids (N, H, W) (or flat (N, H·W)),
+        through the codebook and decoder."""
         t = torch.as_tensor(np.asarray(tokens) if not isinstance(tokens, torch.Tensor) else tokens).long()
         h, w = self.grid
         if t.dim() == 2 and t.shape[1] == h * w:
@@ -138,8 +150,9 @@ class TokenizerModel(nn.Module):
         return _like(self._batched(t, self.model.decode_tokens).float(), tokens)
 
     def reconstruct(self, x: Any) -> Any:
-        """The tokenizer's reconstruction (N, L) of series: encode, quantize, decode."""
-        return _like(self._batched(_series_tensor(x, self.length), lambda b: self.model(b).x_hat[:, 0]).float(), x)
+        """The tokenizer's reconstruction (N, L) (or (N, C, L)) of series: encode, quantize, decode."""
+        series = _series_tensor(x, self.length, self.channels)
+        return _like(self._batched(series, lambda b: self.model.as_data(self.model(b).x_hat)).float(), x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Same as `reconstruct`, for use as a module."""

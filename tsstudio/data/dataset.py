@@ -133,7 +133,8 @@ def make_dataset(
 
     Class ids follow the sorted unique train labels. Scaling of (N, L) series uses a single
     scalar mean and population std over the whole training matrix, applied to both splits (a
-    zero std is replaced by 1); (N, C, L) series are scaled the same way channel by channel. `train_name`/`test_name` name the files in error messages.
+    zero std is replaced by 1); (N, C, L) series are scaled the same way channel by channel.
+    `train_name`/`test_name` name the files in error messages.
     Both label arrays None gives an unlabelled dataset; only one of them None is refused.
     """
     train_name = train_name or f"{name} train split"

@@ -5,7 +5,8 @@ Two layouts, both holding the arrays `x_train`, `x_test` and optionally `y_train
 - one `.npz` archive: `<root>/<Name>.npz` or `<root>/<Name>/<Name>.npz`;
 - a folder `<root>/<Name>/` with `x_train.npy`, `x_test.npy` (and `y_train.npy`, `y_test.npy`).
 
-Series are `(N, L)` or `(N, C, L)`; `(N, 1, L)` is read as `(N, L)` (one channel). Labels are `(N,)` integers or strings; both splits have labels or neither does. Files are
+Series are `(N, L)` or `(N, C, L)`; `(N, 1, L)` is read as `(N, L)` (one channel). Labels are
+`(N,)` integers or strings; both splits have labels or neither does. Files are
 always opened with `allow_pickle=False`: a data file never executes code.
 """
 

@@ -106,7 +106,7 @@ class Tokenizer(nn.Module):
     def as_channels(self, x: torch.Tensor) -> torch.Tensor:
         """Series in the data layout, (B, L) for one channel or (B, C, L), as (B, C, L); a wrong channel
         count is refused in one line rather than broadcast."""
-        if x.dim() == 2:
+        if x.dim() == 2 and self.channels == 1:
             x = x[:, None, :]
         if x.dim() != 3 or x.shape[1] != self.channels:
             raise ValueError(

@@ -122,6 +122,9 @@ def export_tokens(
             "config": json.dumps(to_dict(tokenizer.config)),
             "class_labels": json.dumps([str(c) for c in dataset.class_labels]),
             "token_order": "row-major over (frequency, time)",
+            "n_channels": dataset.n_channels,
+            "data_mean": np.asarray(dataset.channel_mean, dtype=np.float64),
+            "data_std": np.asarray(dataset.channel_std, dtype=np.float64),
         })
         f.create_dataset("codebook", data=tokenizer.quantizer.codebook.cpu().numpy().astype(np.float32))
         total, done = sum(len(data[name][0]) for name in splits), 0
@@ -169,12 +172,12 @@ def read_token_export(path: Path) -> TokenExport:
 class Generations:
     """Series sampled from a prior, with their token grids, classes and settings."""
 
-    series: np.ndarray  # (N, L) float32, in the dataset's scaled units
+    series: np.ndarray  # (N, L) float32 ((N, C, L) with C > 1 channels), in the dataset's scaled units
     tokens: np.ndarray  # (N, H, W)
     classes: np.ndarray  # (N,) int64; -1 for unconditional
     settings: dict[str, Any]
     step_tokens: np.ndarray | None = None  # (T, N, H, W) int; -1 where still masked
-    step_series: np.ndarray | None = None  # (T, N, L) the decoded current guess after each step
+    step_series: np.ndarray | None = None  # (T, N, L) (or (T, N, C, L)) the decoded current guess after each step
     step_guesses: np.ndarray | None = None  # (T, N, H, W) the full sampled grid at each step (not saved)
 
 
@@ -288,7 +291,7 @@ def sample_loaded(
             outs["step_guesses"].append(guesses)
             if decode_steps:
                 decoded = tokenizer.decode_tokens(guesses.reshape(t * b, grid.height, grid.width))
-                outs["step_series"].append(decoded.view(t, b, -1))
+                outs["step_series"].append(decoded.view(t, b, *decoded.shape[1:]))
     classes = np.full(n, settings["class"], dtype=np.int64)
     return Generations(
         series=torch.cat(outs["series"]).float().numpy(),
@@ -302,7 +305,7 @@ def sample_loaded(
 
 
 def decode_series(tokenizer: Tokenizer, tokens: np.ndarray) -> np.ndarray:
-    """Series (N, L) of token grids (N, H, W) through a tokenizer's codebook and decoder."""
+    """Series (N, L) (or (N, C, L)) of token grids (N, H, W) through a tokenizer's codebook and decoder."""
     return tokenizer.decode_tokens(torch.as_tensor(tokens, dtype=torch.long)).float().numpy()
 
 

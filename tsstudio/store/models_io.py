@@ -42,7 +42,7 @@ def load_tokenizer(run: RunFile, weights: str = "latest") -> tuple[Tokenizer, in
     _expect(run, "tokenizer")
     step, state = _weights(run, weights)
     with _stored_state(run):
-        model = Tokenizer(from_dict(state["config"]), int(run.attrs["length"]))
+        model = Tokenizer(from_dict(state["config"]), int(run.attrs["length"]), channels=run.n_channels)
         model.load_state_dict(state["model"])
     return model.eval(), step
 
@@ -53,7 +53,7 @@ def load_prior(run: RunFile, weights: str = "latest") -> tuple[MaskGITPrior, Tok
     step, state = _weights(run, weights)
     with _stored_state(run):
         config = from_dict(state["config"])
-        tokenizer = Tokenizer(config, int(run.attrs["length"]))
+        tokenizer = Tokenizer(config, int(run.attrs["length"]), channels=run.n_channels)
         tokenizer.load_state_dict(state["tokenizer"])
         tokenizer.eval()
         prior = MaskGITPrior(tokenizer.grid.n_tokens, int(run.attrs["n_classes"]), tokenizer.quantizer.codebook,

@@ -303,7 +303,7 @@ class RunFileWriter:
         self._step = 0
         self._epoch = 0.0
         self._slot_step = [-1, -1]
-        self._snapshot_shape: tuple[int, int] = (0, 0)
+        self._snapshot_shape: tuple[int, ...] = (0, 0)  # (S, L), or (S, C, L) with C > 1 channels
         self._codebook_size = 0
         self._broken: RunFileError | None = None
         self.final_attrs_written = False
@@ -402,7 +402,9 @@ class RunFileWriter:
         self._t0 = time.monotonic()
         self._step = int(ev.start_step)
         self._epoch = ev.start_step / ev.steps_per_epoch if ev.steps_per_epoch else 0.0
-        self._snapshot_shape = (int(np.asarray(ev.snapshot_inputs).shape[0]), int(ev.length))
+        inputs = np.asarray(ev.snapshot_inputs)
+        channels = (int(ev.n_channels),) if int(ev.n_channels) > 1 else ()
+        self._snapshot_shape = (int(inputs.shape[0]), *channels, int(ev.length))
         self._codebook_size = int(ev.codebook_size)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         refuse_if_live(self.path)
@@ -534,11 +536,15 @@ class RunFileWriter:
             "device": ev.device,
             "precision": ev.precision,
             "parameters": int(ev.parameters),
+            "n_channels": int(ev.n_channels),
             "train_metrics": _to_json(list(ev.train_metrics)),
             "eval_metrics": _to_json(list(ev.eval_metrics)),
             "pid": os.getpid(),
             "hostname": socket.gethostname(),
         }
+        if ev.data_mean:
+            attrs["data_mean"] = np.asarray(ev.data_mean, dtype=np.float64)
+            attrs["data_std"] = np.asarray(ev.data_std, dtype=np.float64)
         for key, value in self.extra_attrs.items():
             attrs[key] = value
         for key, value in attrs.items():
@@ -588,17 +594,18 @@ class RunFileWriter:
             ds.attrs["group"] = "eval" if name in ev.eval_metrics and name not in ev.train_metrics else "train"
 
         # snapshots
-        S, L = self._snapshot_shape
+        shape = self._snapshot_shape
+        S = shape[0]
         g = f.create_group("snapshots")
         g.create_dataset("indices", data=np.asarray(ev.snapshot_indices, dtype=np.int64).reshape(S))
         g.create_dataset("labels", data=np.asarray(ev.snapshot_labels, dtype=np.int64).reshape(S))
-        g.create_dataset("inputs", data=np.asarray(ev.snapshot_inputs, dtype=np.float32).reshape(S, L))
+        g.create_dataset("inputs", data=np.asarray(ev.snapshot_inputs, dtype=np.float32).reshape(shape))
         s_step = np.zeros(0, np.int64)
         s_epoch = np.zeros(0, np.float64)
-        s_recon = np.zeros((0, S, L), np.float32)
+        s_recon = np.zeros((0, *shape), np.float32)
         if source is not None and "snapshots/step" in source:
             src_recon = source["snapshots/recon"]
-            if src_recon.shape[1:] == (S, L):
+            if src_recon.shape[1:] == shape:
                 keep = source["snapshots/step"][:] <= k
                 n = int(min(len(keep), src_recon.shape[0], source["snapshots/epoch"].shape[0]))
                 keep = keep[:n]
@@ -607,7 +614,7 @@ class RunFileWriter:
                 s_recon = src_recon[:n][keep]
         g.create_dataset("step", data=s_step, maxshape=(None,), chunks=(256,))
         g.create_dataset("epoch", data=s_epoch, maxshape=(None,), chunks=(256,))
-        g.create_dataset("recon", data=s_recon, maxshape=(None, S, L), chunks=(1, max(S, 1), max(L, 1)))
+        g.create_dataset("recon", data=s_recon, maxshape=(None, *shape), chunks=(1, *(max(n, 1) for n in shape)))
 
         # codebook usage
         K = self._codebook_size
@@ -738,10 +745,10 @@ class RunFileWriter:
     def _write_snapshot(self, ev: Snapshot) -> None:
         f = self._f
         assert f is not None
-        S, L = self._snapshot_shape
+        shape = self._snapshot_shape
         recon = np.asarray(ev.recon, dtype=np.float32)
-        if recon.shape != (S, L):
-            raise RunFileError(f"{self.path}: snapshot shape {recon.shape} differs from ({S}, {L})")
+        if recon.shape != shape:
+            raise RunFileError(f"{self.path}: snapshot shape {recon.shape} differs from {shape}")
         usage = np.asarray(ev.codebook_usage, dtype=np.int64).reshape(-1)
         if usage.shape != (self._codebook_size,):
             raise RunFileError(f"{self.path}: codebook usage has {usage.shape[0]} entries, expected "
@@ -749,7 +756,7 @@ class RunFileWriter:
         self._advance(ev.step, ev.epoch)
         # Data first, step last: a reader that sees a step also sees its data.
         n = f["snapshots/recon"].shape[0]
-        f["snapshots/recon"].resize((n + 1, S, L))
+        f["snapshots/recon"].resize((n + 1, *shape))
         f["snapshots/recon"][n] = recon
         f["snapshots/epoch"].resize((n + 1,))
         f["snapshots/epoch"][n] = ev.epoch
@@ -1072,6 +1079,11 @@ class RunFile:
     def total_steps(self) -> int:
         return int(self._attrs.get("total_steps", 0))
 
+    @property
+    def n_channels(self) -> int:
+        """Channels C of the run's series; 1 for files written before multichannel data (no attribute)."""
+        return int(self._attrs.get("n_channels", 1))
+
     def _progress(self) -> np.ndarray | None:
         ds = self._ds("progress")
         if ds is None or ds.shape[0] < 1:
@@ -1173,7 +1185,8 @@ class RunFile:
         return out
 
     def snapshots(self, last: int | None = None) -> dict[str, np.ndarray]:
-        """Reconstruction snapshots: indices, labels, inputs (S,L), steps, epochs, recon (n,S,L).
+        """Reconstruction snapshots: indices, labels, inputs (S,L), steps, epochs, recon (n,S,L);
+        with C > 1 channels inputs are (S,C,L) and recon (n,S,C,L).
 
         `last` reads only the newest `last` complete snapshots (a live view needs one, not all).
         """

@@ -75,7 +75,7 @@ def check_trainable(config: RunConfig, dataset: Dataset) -> None:
             f"(stft.n_fft {n_fft} needs a length of at least {n_fft // 2 + 1})"
         )
     try:
-        tokenizer = Tokenizer(config, length).eval()
+        tokenizer = Tokenizer(config, length, channels=dataset.n_channels).eval()
         with torch.no_grad():
             tokenizer(torch.as_tensor(dataset.x_train[:2], dtype=torch.float32))
     except (ValueError, RuntimeError) as exc:

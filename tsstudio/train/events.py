@@ -32,11 +32,14 @@ class RunStarted:
     codebook_size: int
     token_grid: tuple[int, int]  # (H, W)
     snapshot_indices: np.ndarray  # int64 (S,) test-set indices
-    snapshot_inputs: np.ndarray  # float32 (S, L) scaled test series
+    snapshot_inputs: np.ndarray  # float32 (S, L) scaled test series, (S, C, L) with C > 1 channels
     snapshot_labels: np.ndarray  # int64 (S,)
     device: str
     precision: str
     parameters: int
+    n_channels: int = 1  # channels C of the series
+    data_mean: tuple[float, ...] = ()  # the dataset's scaling mean per channel (one value when univariate)
+    data_std: tuple[float, ...] = ()  # its scaling std per channel
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Snapshot:
 
     step: int
     epoch: float
-    recon: np.ndarray  # float32 (S, L)
+    recon: np.ndarray  # float32 (S, L), or (S, C, L) with C > 1 channels
     codebook_usage: np.ndarray  # int64 (K,) token counts over the steps since the last snapshot
 
 
