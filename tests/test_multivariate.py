@@ -304,3 +304,15 @@ def test_univariate_runs_are_unchanged_in_any_layout(tmp_path: Path) -> None:
     assert results["CBF1"] == results["CBF"]
     assert results["CBF"][0]["loss"] == pytest.approx(BEFORE_LOSSES, rel=1e-5)
     assert results["CBF"][1]["test_mse_time"] == pytest.approx(BEFORE_TEST_MSE_TIME, rel=1e-5)
+
+
+def test_nearest_real_and_the_pca_plane_use_every_channel() -> None:
+    from tsstudio.eval.sampling_explore import PcaPlane, nearest_real_many
+
+    x_real, y_real = shifted_sines(10, length=16)
+    generated = x_real[[3, 6]] + 0.01
+    found = nearest_real_many(generated, x_real, y_real, np.array([-1, -1]))
+    assert [n.index for n in found] == [3, 6] and found[0].series.shape == (3, 16)
+    assert found[0].distance == pytest.approx(0.01 * np.sqrt(3 * 16), rel=1e-4)
+    plane = PcaPlane.fit(x_real)
+    np.testing.assert_allclose(plane.project(x_real), PcaPlane.fit(x_real.reshape(10, -1)).project(x_real.reshape(10, -1)))

@@ -28,10 +28,10 @@ def test_formats_listed_and_an_unlabelled_dataset_drawn(qtbot, tmp_path: Path) -
     qtbot.waitUntil(lambda: not view.is_busy() and view.current_dataset() is not None, timeout=20000)
     view.add_folder(str(root))
     qtbot.waitUntil(lambda: "Free" in view.dataset_names() and not view.is_busy(), timeout=20000)
-    assert view.tree.headerItem().text(5) == "Format"
-    assert [view._item("Free").text(c) for c in range(6)] == ["Free", "12", "6", "48", "none", "npz"]
-    assert [view._item("Tab").text(c) for c in range(6)] == ["Tab", "4", "4", "4", "2", "csv"]
-    assert view._item("CBF").text(5) == "built-in"
+    assert view.tree.headerItem().text(6) == "Format"
+    assert [view._item("Free").text(c) for c in range(7)] == ["Free", "12", "6", "48", "none", "1", "npz"]
+    assert [view._item("Tab").text(c) for c in range(7)] == ["Tab", "4", "4", "4", "2", "1", "csv"]
+    assert view._item("CBF").text(6) == "built-in"
     view.tree.setCurrentItem(view._item("Free"))
     qtbot.waitUntil(lambda: not view.is_busy() and (d := view.current_dataset()) is not None and d.name == "Free",
                     timeout=30000)

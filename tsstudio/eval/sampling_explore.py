@@ -105,7 +105,16 @@ def nearest_real_many(
     """
     x_real = np.asarray(x_real)
     y_real = np.asarray(y_real)
-    series = np.atleast_2d(np.asarray(series, dtype=np.float64))
+    series = np.asarray(series, dtype=np.float64)
+    if x_real.ndim == 3:  # multichannel: the distance runs over every channel
+        if series.ndim == 2 and series.shape == x_real.shape[1:]:
+            series = series[None]
+        if series.shape[1:] != x_real.shape[1:]:
+            raise TsstudioError(f"series of shape {series.shape[1:]}: the real series have shape {x_real.shape[1:]}")
+        flat_real = x_real.reshape(len(x_real), -1)
+        found = nearest_real_many(series.reshape(len(series), -1), flat_real, y_real, class_ids)
+        return [Nearest(n.index, n.class_id, n.distance, np.asarray(x_real[n.index], dtype=np.float32)) for n in found]
+    series = np.atleast_2d(series)
     class_ids = np.asarray(class_ids, dtype=np.int64)
     if series.shape[1] != x_real.shape[1]:
         raise TsstudioError(f"series of length {series.shape[1]}: the real series have length {x_real.shape[1]}")
@@ -135,8 +144,10 @@ class PcaPlane:
 
     @classmethod
     def fit(cls, real: np.ndarray) -> PcaPlane:
-        """Fit on real series (N, L)."""
+        """Fit on real series (N, L); multichannel (N, C, L) series are fitted with their channels end to end."""
         real = np.asarray(real, dtype=np.float64)
+        if real.ndim == 3:
+            real = real.reshape(len(real), -1)
         if real.ndim != 2 or not len(real):
             raise TsstudioError(f"real series {real.shape}: expected a non-empty (N, L) array")
         mean = real.mean(axis=0)
@@ -149,8 +160,10 @@ class PcaPlane:
         return cls(mean, axes, (float(var[0] / total), float(var[1] / total)))
 
     def project(self, series: np.ndarray) -> np.ndarray:
-        """(N, L) series → (N, 2) coordinates in the plane."""
+        """(N, L) series (or (N, C, L), channels end to end) → (N, 2) coordinates in the plane."""
         series = np.asarray(series, dtype=np.float64)
+        if series.ndim == 3:
+            series = series.reshape(len(series), -1)
         if series.ndim != 2 or series.shape[1] != self.mean.shape[0]:
             raise TsstudioError(f"series {series.shape}: expected (N, {self.mean.shape[0]}) series, the real ones' length")
         return ((series - self.mean) @ self.axes.T).astype(np.float32)

@@ -44,6 +44,7 @@ from tsstudio.config.io import allowed, validate  # noqa: E402
 from tsstudio.config.schema import AUGMENTATIONS, AugmentationConfig, RunConfig  # noqa: E402
 from tsstudio.data import BUILTIN_DATASET, Dataset  # noqa: E402
 from tsstudio.data.preview import changed_views  # noqa: E402
+from tsstudio.gui.channels import stacked_traces  # noqa: E402
 from tsstudio.gui.datasets_view import ERROR_COLOR, controller_dirs, load_by_name, run_in_thread  # noqa: E402
 from tsstudio.gui.plots import CurveSet, SpectrogramPlot, class_colors, stft_magnitude  # noqa: E402
 from tsstudio.gui.theme import style_plot  # noqa: E402
@@ -433,19 +434,23 @@ class AugmentationPreview(QWidget):
         if self._original is None or self._views is None:
             return
         fg = pg.mkColor(pg.getConfigOption("foreground"))
-        x = np.arange(self._original.shape[0], dtype=np.float32)
-        self.original_curve.setData(x, self._original, pen=pg.mkPen(fg, width=2))
-        n = len(self._views)
+        original, views, spectra = self._original, self._views, (self._original, self._views)
+        x = np.arange(original.shape[-1], dtype=np.float32)
+        if original.ndim == 2:  # multichannel: channels stacked, the |STFT| of channel 1
+            x, stacked, _ = stacked_traces(np.concatenate([original[None], views]))
+            original, views, spectra = stacked[0], stacked[1:], (self._original[0], self._views[:, 0])
+        self.original_curve.setData(x, original, pen=pg.mkPen(fg, width=2))
+        n = len(views)
         self.view_select.blockSignals(True)
         self.view_select.setRange(1, max(n, 1))
         self.view_select.setEnabled(n > 0)
         self.view_select.blockSignals(False)
         chosen = self.view_select.value() - 1
         pens = [pg.mkPen(self._view_color(i), width=2 if i == chosen else 1) for i in range(n)]
-        self.view_curves.set_data(self._views if n else np.zeros((0, len(x))), pens)
-        mag_original = stft_magnitude(self._original, self._n_fft, self._hop)
+        self.view_curves.set_data(views if n else np.zeros((0, len(x))), pens, x=x)
+        mag_original = stft_magnitude(spectra[0], self._n_fft, self._hop)
         if n:
-            mag_view = stft_magnitude(self._views[chosen], self._n_fft, self._hop)
+            mag_view = stft_magnitude(spectra[1][chosen], self._n_fft, self._hop)
             high = float(max(mag_original.max(), mag_view.max(), 1e-12))
             self.spectrogram_view.set_image(mag_view, (0.0, high))
             self.spectrogram_view.plot_item.setTitle(f"|STFT| of view {chosen + 1}")

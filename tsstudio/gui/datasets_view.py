@@ -45,13 +45,21 @@ from superqt.utils import create_worker  # noqa: E402
 from tsstudio.data import BUILTIN_DATASET, Dataset, DatasetInfo  # noqa: E402
 from tsstudio.data.folders import load_by_name, scan_datasets  # noqa: E402
 from tsstudio.errors import TsstudioError  # noqa: E402
+from tsstudio.gui.channels import (  # noqa: E402
+    ChannelChooser,
+    channel_centres,
+    channel_spacing,
+    label_channels,
+    one_trace,
+    stacked,
+)
 from tsstudio.gui.plots import CurveSet, SpectrogramPlot, class_colors  # noqa: E402
 from tsstudio.gui.theme import style_plot  # noqa: E402
 
 __all__ = ["DatasetsView", "ERROR_COLOR", "load_by_name", "run_in_thread", "scan_datasets"]
 
 ERROR_COLOR = "#e5534b"  # readable on dark and light backgrounds
-_COLUMNS = ("Dataset", "Train", "Test", "Length", "Classes", "Format")
+_COLUMNS = ("Dataset", "Train", "Test", "Length", "Classes", "Ch", "Format")  # Ch: channels per series
 _MAX_LEGEND = 12
 
 
@@ -126,6 +134,7 @@ class DatasetsView(QWidget):
         self._shown: np.ndarray = np.zeros(0, dtype=np.int64)
         self._legend_key: tuple = ()
         self._n_fft, self._hop = 8, 2
+        self._stack: tuple[float, np.ndarray] | None = None  # (spacing, centres) of stacked channels
         self._build()
         self._list_timer = QTimer(self, singleShot=True, interval=0)
         self._list_timer.timeout.connect(self._start_listing)
@@ -147,6 +156,7 @@ class DatasetsView(QWidget):
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(_COLUMNS))
         self.tree.setHeaderLabels(list(_COLUMNS))
+        self.tree.headerItem().setToolTip(5, "Channels per series (1: univariate)")
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
@@ -187,6 +197,8 @@ class DatasetsView(QWidget):
         self.count_spin.valueChanged.connect(self._redraw)
         self.index_spin = QSpinBox(minimum=0, maximum=0, toolTip="Series shown highlighted and as a spectrogram")
         self.index_spin.valueChanged.connect(self._show_selected)
+        self.channel_chooser = ChannelChooser()
+        self.channel_chooser.currentIndexChanged.connect(self._show_selected)
         controls = QHBoxLayout()
         controls.addWidget(self.train_button)
         controls.addWidget(self.test_button)
@@ -199,6 +211,8 @@ class DatasetsView(QWidget):
         controls.addSpacing(12)
         controls.addWidget(QLabel("Selected #"))
         controls.addWidget(self.index_spin)
+        controls.addSpacing(12)
+        controls.addWidget(self.channel_chooser)
         controls.addStretch(1)
 
         self.series_plot = pg.PlotWidget()
@@ -208,7 +222,7 @@ class DatasetsView(QWidget):
         self.series_item.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.series_item.addLegend(offset=(-10, 10))
         self.series_curves = CurveSet(self.series_item, clickable=True)
-        self.series_curves.on_click(lambda i: self.select_series(int(self._shown[i])))
+        self.series_curves.on_click(lambda i: self.select_series(int(self._shown[i // self._curves_per_series()])))
         self.selected_curve = pg.PlotDataItem(skipFiniteCheck=True)
         self.selected_curve.setZValue(10)
         self.series_item.addItem(self.selected_curve)
@@ -345,7 +359,7 @@ class DatasetsView(QWidget):
         current = None
         for info in infos:
             if info.error:
-                item = QTreeWidgetItem([info.name, "", "", "", "", info.format])
+                item = QTreeWidgetItem([info.name, "", "", "", "", "", info.format])
                 item.setToolTip(0, info.error)
                 for col in range(len(_COLUMNS)):
                     item.setForeground(col, QBrush(grey))
@@ -353,12 +367,13 @@ class DatasetsView(QWidget):
                 item.setText(1, "error")
             else:
                 item = QTreeWidgetItem([info.name])
-                for col, value in enumerate((info.n_train, info.n_test, info.length, info.n_classes), start=1):
+                for col, value in enumerate((info.n_train, info.n_test, info.length, info.n_classes, info.channels),
+                                            start=1):
                     item.setData(col, Qt.ItemDataRole.DisplayRole, int(value))
                     item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if not info.n_classes:
                     item.setData(4, Qt.ItemDataRole.DisplayRole, "none")
-                item.setText(5, "built-in" if info.source == "built-in" else info.format)
+                item.setText(6, "built-in" if info.source == "built-in" else info.format)
                 item.setToolTip(0, f"{info.name} — {info.source}")
             self.tree.addTopLevelItem(item)
             if info.name == selected and not info.error:
@@ -447,9 +462,12 @@ class DatasetsView(QWidget):
         self._loading_name = dataset.name
         self._set_status(
             f"{dataset.name}: {dataset.n_train} train / {dataset.n_test} test series of length "
-            f"{dataset.length}, " + (f"{dataset.n_classes} classes" if dataset.labelled else "no class labels")
+            f"{dataset.length}" + (f", {dataset.n_channels} channels" if dataset.n_channels > 1 else "") + ", "
+            + (f"{dataset.n_classes} classes" if dataset.labelled else "no class labels")
             + ("" if dataset.source == "built-in" else f" ({dataset.format})")
         )
+        self.channel_chooser.set_count(dataset.n_channels)
+        self._stack = None
         colors = class_colors(dataset.n_classes)
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
@@ -510,10 +528,20 @@ class DatasetsView(QWidget):
             color = QColor(colors[max(int(y[i]), 0)])
             color.setAlpha(170)
             pens.append(pg.mkPen(color, width=1))
-        self.series_curves.set_data(x[self._shown] if self._shown.size else np.zeros((0, x.shape[1])), pens)
+        shown = x[self._shown] if self._shown.size else np.zeros((0, *x.shape[1:]))
+        if x.ndim == 3:  # channels stacked: C curves per series, all in the series' colour
+            self._stack = (channel_spacing(x), channel_centres(x))  # of the whole split: stable while browsing
+            shown = stacked(shown, *self._stack).reshape(-1, x.shape[-1])
+            pens = [pen for pen in pens for _ in range(x.shape[1])]
+        label_channels(self.series_item.getAxis("left"), self._dataset.n_channels, self._stack[0] if self._stack else 1)
+        self.series_item.setLabel("left", "channel" if x.ndim == 3 else "value")
+        self.series_curves.set_data(shown, pens)
         self._update_legend(sorted({int(c) for c in y[self._shown]}))
         if self.index_spin.value() not in set(self._shown.tolist()) and self._shown.size:
             self.select_series(int(self._shown[0]))
+
+    def _curves_per_series(self) -> int:
+        return self._dataset.n_channels if self._dataset is not None else 1
 
     def _update_legend(self, classes: list[int]) -> None:
         key = (self._dataset.name if self._dataset else "", tuple(classes))
@@ -537,9 +565,18 @@ class DatasetsView(QWidget):
         series = x[index]
         cid = int(y[index])
         color = class_colors(max(self._dataset.n_classes, 1))[max(cid, 0)]
-        self.selected_curve.setData(np.arange(series.shape[0], dtype=np.float32), series, pen=pg.mkPen(color, width=3))
-        self.spectrogram.set_series(series, self._n_fft, self._hop)
+        pen = pg.mkPen(color, width=3)
+        channel = ""
+        if series.ndim == 2 and self._stack is not None:
+            xs, ys = one_trace(series, *self._stack)
+            self.selected_curve.setData(xs, ys, pen=pen, connect="finite", skipFiniteCheck=False)
+            c = min(self.channel_chooser.channel(), series.shape[0] - 1)
+            self.spectrogram.set_series(series[c], self._n_fft, self._hop)
+            channel = f" channel {c + 1}"
+        else:
+            self.selected_curve.setData(np.arange(series.shape[-1], dtype=np.float32), series, pen=pen)
+            self.spectrogram.set_series(series, self._n_fft, self._hop)
         label = f"class {self._dataset.class_labels[cid]}" if cid >= 0 else "unlabelled"
-        self.spectrogram.plot_item.setTitle(f"|STFT| of {self.current_split()} series #{index} ({label})")
+        self.spectrogram.plot_item.setTitle(f"|STFT| of {self.current_split()} series #{index}{channel} ({label})")
         self.series_item.setTitle(f"{self._dataset.name} — {self.current_split()} split, #{index} highlighted")
         self.seriesSelected.emit(index)

@@ -158,7 +158,7 @@ class _Worker(QObject):
         nearest: tuple[Any, ...] = ()
         plane = None
         ds = self._dataset
-        if ds is not None and gen.series.shape[1] == ds.length:
+        if ds is not None and gen.series.shape[1:] == ds.x_train.shape[1:]:
             nearest = tuple(nearest_real_many(gen.series, ds.x_train, ds.y_train, gen.classes))
             plane = self._plane.project(gen.series)
         prior = None if self._loaded is None else os.fspath(self._loaded.path.resolve())
@@ -241,7 +241,8 @@ class _Worker(QObject):
                 self._torch_threads()
                 t, n = gen.step_guesses.shape[:2]
                 flat = gen.step_guesses.reshape(t * n, *gen.step_guesses.shape[2:])
-                gen = replace(gen, step_series=decode_series(self._loaded.tokenizer, flat).reshape(t, n, -1))
+                decoded = decode_series(self._loaded.tokenizer, flat)
+                gen = replace(gen, step_series=decoded.reshape(t, n, *decoded.shape[1:]))
             if self._loaded is None:
                 raise TsstudioError("the prior run of these generations is not loaded: open it to save them")
             write_generations(Path(path), gen, self._loaded.tokenizer.quantizer.codebook_size)

@@ -41,6 +41,7 @@ from superqt import QElidingLabel  # noqa: E402
 
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
+from tsstudio.gui.channels import ChannelChooser, channel_centres, channel_spacing, label_channels, one_trace
 from tsstudio.gui.datasets_view import run_in_thread
 from tsstudio.gui.plots import LogAxis, stft_magnitude
 from tsstudio.gui.theme import CURVE_COLORS, style_plot
@@ -358,6 +359,8 @@ class TrainingView(QWidget):
         self.series_spin.setPrefix("test series ")
         self.series_spin.setRange(0, 0)
         self.series_spin.valueChanged.connect(lambda _: self._redraw_snapshot())
+        self.channel_chooser = ChannelChooser()
+        self.channel_chooser.currentIndexChanged.connect(lambda _: self._redraw_snapshot())
         self.headline = QLabel("")
         controls.addWidget(self.log_check)
         controls.addWidget(QLabel("EMA smoothing"))
@@ -365,6 +368,7 @@ class TrainingView(QWidget):
         controls.addWidget(self.smooth_label)
         controls.addSpacing(16)
         controls.addWidget(self.series_spin)
+        controls.addWidget(self.channel_chooser)
         controls.addStretch(1)
         controls.addWidget(self.headline)
         layout.addLayout(controls)
@@ -674,7 +678,8 @@ class TrainingView(QWidget):
         d = self.source.data
         if d.inputs is None or not len(d.inputs):
             return
-        key = (id(self.source), id(d.inputs), id(d.recon), d.recon_step, self.series_spin.value())
+        key = (id(self.source), id(d.inputs), id(d.recon), d.recon_step, self.series_spin.value(),
+               self.channel_chooser.channel())
         if key == self._snapshot_key:  # nothing new to draw: curves and spectrograms stay as they are
             return
         self._snapshot_key = key
@@ -684,13 +689,27 @@ class TrainingView(QWidget):
         i = min(self.series_spin.value(), n - 1)
         x = np.asarray(d.inputs[i], np.float32)
         label = int(d.labels[i]) if d.labels is not None and len(d.labels) > i else -1
-        self.recon_plot.setTitle(f"Series {i} (class {label}) at step {d.recon_step}")
-        self.input_curve.setData(np.arange(len(x)), x)
-        images = [stft_magnitude(x, d.n_fft, d.hop_length)]
-        if d.recon is not None and len(d.recon) > i:
-            r = np.asarray(d.recon[i], np.float32)
-            self.recon_curve.setData(np.arange(len(r)), r)
-            images.append(stft_magnitude(r, d.n_fft, d.hop_length))
+        of_class = f" (class {label})" if label >= 0 else ""  # unlabelled series (-1) have no class
+        count = x.shape[0] if x.ndim == 2 else 1
+        self.channel_chooser.set_count(count)
+        c = min(self.channel_chooser.channel(), count - 1)
+        self.recon_plot.setTitle(f"Series {i}{of_class} at step {d.recon_step}")
+        on = f" (channel {c + 1})" if count > 1 else ""
+        for plot, title in zip(self.spec_plots, ("input |STFT|", "reconstruction |STFT|")):
+            plot.setTitle(title + on)
+        r = np.asarray(d.recon[i], np.float32) if d.recon is not None and len(d.recon) > i else None
+        stack = (channel_spacing(d.inputs), channel_centres(d.inputs)) if count > 1 else None
+        label_channels(self.recon_plot.getPlotItem().getAxis("left"), count, stack[0] if stack else 1.0)
+        for curve, series in ((self.input_curve, x), (self.recon_curve, r)):
+            if series is None:
+                continue
+            if stack is not None:  # channels stacked as offset traces, on the input's offsets
+                curve.setData(*one_trace(series, *stack), connect="finite")
+            else:
+                curve.setData(np.arange(len(series)), series)
+        images = [stft_magnitude(x[c] if stack else x, d.n_fft, d.hop_length)]
+        if r is not None:
+            images.append(stft_magnitude(r[c] if stack else r, d.n_fft, d.hop_length))
         high = float(max(img.max() for img in images)) or 1.0
         self.spec_colorbar.setLevels((0.0, high))  # the bar pushes its levels to both images
         for image, data in zip(self.spec_images, images):

@@ -443,7 +443,8 @@ class CodebookView(QWidget):
         tokens = res.report.test_tokens[i]
         self.token_grid.set_code(self._code)
         self.token_grid.set_tokens(tokens)
-        self.spectrogram.set_image(stft_magnitude(res.x_test[i], res.n_fft, res.hop_length))
+        series = res.x_test[i][0] if res.x_test.ndim == 3 else res.x_test[i]  # multichannel: channel 1's |STFT|
+        self.spectrogram.set_image(stft_magnitude(series, res.n_fft, res.hop_length))
         cells = code_cells(tokens[None], self._code)[:, 1:]
         self.spectrogram.set_cells(cells, tokens.shape)
         c = int(res.y_test[i])

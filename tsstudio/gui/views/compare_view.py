@@ -39,6 +39,7 @@ import pyqtgraph as pg
 # isort: on
 
 from tsstudio.gui.compare_worker import CompareResult, ExplorationService
+from tsstudio.gui.channels import stacked_traces
 from tsstudio.gui.plots import SpectrogramPlot
 from tsstudio.gui.theme import PLOT_COLORS, style_plot
 from tsstudio.gui.widgets.caption import captioned, set_caption
@@ -423,11 +424,14 @@ class CompareView(QWidget):
         comp = self.result.comparison
         ra, rb = comp.a.recon, comp.b.recon
         fg = pg.mkColor(PLOT_COLORS.get(self._theme, PLOT_COLORS["dark"])["foreground"])
-        x = np.arange(ra.x.shape[1])
-        self.curve_input.setData(x, ra.x[i], pen=pg.mkPen(fg, width=1.5))
-        self.curve_a.setData(x, ra.x_hat[i], pen=pg.mkPen(RUN_COLORS["a"], width=1.2))
-        self.curve_b.setData(x, rb.x_hat[i], pen=pg.mkPen(RUN_COLORS["b"], width=1.2, style=Qt.PenStyle.DashLine))
+        x, shown = np.arange(ra.x.shape[-1]), (ra.x[i], ra.x_hat[i], rb.x_hat[i])
         images = (ra.stft_mag[i], ra.stft_mag_hat[i], rb.stft_mag_hat[i])
+        if ra.x.ndim == 3:  # multichannel: channels stacked as offset traces; the |STFT| of channel 1
+            x, shown, _ = stacked_traces(np.stack(shown))
+            images = tuple(m[0] for m in images)
+        self.curve_input.setData(x, shown[0], pen=pg.mkPen(fg, width=1.5))
+        self.curve_a.setData(x, shown[1], pen=pg.mkPen(RUN_COLORS["a"], width=1.2))
+        self.curve_b.setData(x, shown[2], pen=pg.mkPen(RUN_COLORS["b"], width=1.2, style=Qt.PenStyle.DashLine))
         high = max(float(np.nanmax(m)) for m in images)
         levels = (0.0, high if high > 0 else 1.0)
         for plot, image in zip((self.spec_input, self.spec_a, self.spec_b), images):

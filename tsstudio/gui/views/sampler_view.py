@@ -38,6 +38,7 @@ import pyqtgraph as pg
 
 from tsstudio.errors import TsstudioError
 from tsstudio.eval.sampling_explore import UNCONDITIONAL, class_id_for, replay_frame
+from tsstudio.gui.channels import first_channel, plot_form, side_by_side
 from tsstudio.gui.plots import SpectrogramPlot, class_colors, stft_magnitude
 from tsstudio.gui.sampling_worker import PriorInfo, SamplerService, SamplingRequest, SamplingResult
 from tsstudio.gui.theme import PLOT_COLORS, style_plot
@@ -435,7 +436,7 @@ class SamplerView(QWidget):
         gen = result.generations
         self._step_series = {}
         names = list(self.info.class_labels) if self.info else None
-        self.grid.set_series(gen.series, gen.classes, names)
+        self.grid.set_series(side_by_side(gen.series), gen.classes, names)  # channels side by side per cell
         if result.plane is not None:
             colors = self._generation_brushes(gen.classes)
             self.pca_gen.setData(result.plane[:, 0], result.plane[:, 1], brush=colors)
@@ -491,7 +492,7 @@ class SamplerView(QWidget):
         gen = self.result.generations
         info = self.info
         n_fft, hop = (info.n_fft, info.hop_length) if info else (8, 2)
-        self.spectrogram.set_image(stft_magnitude(gen.series[i], n_fft, hop))
+        self.spectrogram.set_image(stft_magnitude(first_channel(gen.series[i]), n_fft, hop))
         if gen.step_series is None and gen.step_guesses is not None and i not in self._step_series:
             self.service.decode_steps(i, gen.step_guesses[:, i])
         self._redraw_selection()
@@ -505,13 +506,13 @@ class SamplerView(QWidget):
         gen = self.result.generations
         colors = PLOT_COLORS.get(self._theme, PLOT_COLORS["dark"])
         color = self._series_color(int(gen.classes[i]))
-        x = np.arange(gen.series.shape[1])
-        self.nearest_gen.setData(x, gen.series[i], pen=pg.mkPen(color, width=1.5))
+        near = self.result.nearest[i] if self.result.nearest else None
+        x, (shown, real) = plot_form(gen.series[i], None if near is None else near.series)  # channels stacked
+        self.nearest_gen.setData(x, shown, pen=pg.mkPen(color, width=1.5))
         title = "Nearest real training series"
-        if self.result.nearest:
-            near = self.result.nearest[i]
+        if near is not None:
             real_pen = pg.mkPen(colors["foreground"], width=1.2, style=Qt.PenStyle.DashLine)
-            self.nearest_real.setData(x, near.series, pen=real_pen)
+            self.nearest_real.setData(x, real, pen=real_pen)
             label = self.info.class_labels[near.class_id] if self.info else near.class_id
             title = f"Nearest real: train #{near.index} (class {label}), d = {near.distance:.3f}"
         else:
@@ -555,25 +556,26 @@ class SamplerView(QWidget):
         gen = self.result.generations
         i, k = self.current(), self.current_step()
         colors = PLOT_COLORS.get(self._theme, PLOT_COLORS["dark"])
-        x = np.arange(gen.series.shape[1])
+        steps = gen.step_series[:, i] if gen.step_series is not None else self._step_series.get(i)
+        step = None if steps is None or gen.step_tokens is None else steps[k - 1]
+        x, (final, step) = plot_form(gen.series[i], step)  # multichannel: channels stacked
         final_color = pg.mkColor(colors["foreground"])
         final_color.setAlpha(90)
-        self.step_final.setData(x, gen.series[i], pen=pg.mkPen(final_color, width=1))
+        self.step_final.setData(x, final, pen=pg.mkPen(final_color, width=1))
         if gen.step_tokens is None:
             self.token_plot.set_tokens(gen.tokens[i])
             self.step_curve.setData([], [])
             self.step_label.setText("decoding steps were not recorded")
             return
-        steps = gen.step_series[:, i] if gen.step_series is not None else self._step_series.get(i)
         frame = replay_frame(gen.step_tokens, i, k)
         self.token_plot.set_tokens(frame.tokens)
         n_tokens = frame.tokens.size
         self.step_label.setText(f"step {k}/{self.total_steps()}: {frame.masked} of {n_tokens} masked "
                                 f"(schedule {frame.scheduled})")
-        if steps is None:
+        if step is None:
             self.step_curve.setData([], [])
         else:
-            self.step_curve.setData(x, steps[k - 1], pen=pg.mkPen(self._series_color(int(gen.classes[i])), width=1.5))
+            self.step_curve.setData(x, step, pen=pg.mkPen(self._series_color(int(gen.classes[i])), width=1.5))
 
     def _on_play(self, on: bool) -> None:
         self.play_button.setText("⏸ Pause" if on else "▶ Play")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSlid
 import pyqtgraph as pg
 # isort: on
 
+from tsstudio.gui.channels import stacked_traces
 from tsstudio.gui.plots import COLORMAP, LogAxis, class_colors, stft_magnitude
 from tsstudio.gui.theme import CURVE_COLORS, style_plot
 from tsstudio.store.follow import RunData, Series
@@ -223,11 +224,13 @@ class PriorPanels(QWidget):
             f"Class-conditional samples decoded at step {d.recon_step} (grey: a real test series of the class)"
         )
         colors = class_colors(max(int(labels.max()) + 1, 1))
-        mags = [stft_magnitude(s, d.n_fft, d.hop_length) for s in samples]
+        mags = [stft_magnitude(s[0] if s.ndim == 2 else s, d.n_fft, d.hop_length) for s in samples]
         high = float(max(m.max() for m in mags)) or 1.0
-        t = np.arange(samples.shape[1])
-        lo = float(min(samples.min(), real.min() if real is not None else samples.min()))
-        hi = float(max(samples.max(), real.max() if real is not None else samples.max()))
+        t = np.arange(samples.shape[-1])
+        if samples.ndim == 3:  # multichannel: channels stacked in each time plot, channel 1's |STFT| below
+            t, samples, real = stacked_traces(samples, real)
+        lo = float(min(np.nanmin(samples), np.nanmin(real) if real is not None else np.inf))
+        hi = float(max(np.nanmax(samples), np.nanmax(real) if real is not None else -np.inf))
         for i in range(n):
             color = colors[labels[i]] if labels[i] >= 0 else pg.mkColor(CURVE_COLORS[0])
             self.sample_curves[i].setData(t, samples[i], pen=pg.mkPen(color, width=1.4))

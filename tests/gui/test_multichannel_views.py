@@ -1,0 +1,125 @@
+"""Multichannel series in the app: stacked channels, channel labels and a spectrogram channel chooser."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("QT_API", "pyside6")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from stubs import StubController  # noqa: E402
+
+from tsstudio.gui.datasets_view import DatasetsView  # noqa: E402
+from tsstudio.models.stft import stft_magnitude  # noqa: E402
+
+SHOTS = os.environ.get("TSSTUDIO_SHOTS", "")  # a folder: also save screenshots of both themes there
+
+
+def write_three_channels(root: Path, name: str = "Sines3") -> Path:
+    rng = np.random.default_rng(0)
+    t = np.arange(64) / 64
+
+    def split(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = np.arange(n) % 2
+        x = np.stack([[(c + 1) * np.sin(2 * np.pi * (1 + k) * (t + c / 3)) + 5 * c for c in range(3)] for k in y])
+        return x + 0.05 * rng.standard_normal(x.shape), y
+
+    (x_train, y_train), (x_test, y_test) = split(16), split(8)
+    path = root / f"{name}.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def _shoot(widget, name: str) -> None:  # noqa: ANN001
+    if not SHOTS:
+        return
+    from tsstudio.gui.theme import apply_theme
+
+    for theme in ("light", "dark"):
+        apply_theme(theme)
+        widget.set_theme(theme)
+        widget.resize(1366, 768)
+        widget.grab().save(str(Path(SHOTS) / f"{name}-{theme}.png"))
+
+
+def test_data_tab_stacks_channels_and_chooses_the_spectrogram_channel(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    root = tmp_path / "own"
+    root.mkdir()
+    write_three_channels(root)
+    view = DatasetsView(StubController(dirs=[str(root)], dataset_name="Sines3"))
+    qtbot.addWidget(view)
+    view.resize(1366, 768)
+    view.show()
+    qtbot.waitUntil(lambda: not view.is_busy() and (d := view.current_dataset()) is not None and d.name == "Sines3",
+                    timeout=30000)
+    assert view.tree.headerItem().text(5) == "Ch" and view._item("Sines3").text(5) == "3"
+    assert view._item("CBF").text(5) == "1"
+    assert view.series_item.getAxis("left").labelText == "channel"
+    assert view.series_curves.count() == 8 * 3  # every shown test series, one curve per channel
+    ticks = view.series_item.getAxis("left")._tickLevels
+    assert [label for _, label in ticks[0]] == ["ch 1", "ch 2", "ch 3"]
+    curves = [view.series_curves.data(i) for i in range(3)]  # series 0's channels, top to bottom
+    assert curves[0].min() > curves[1].max() > curves[1].min() > curves[2].max()  # stacked, never overlapping
+    ys = np.asarray(view.selected_curve.yData)
+    assert np.isnan(ys).sum() == 3 and len(ys) == 3 * 65  # the highlighted series: three traces in one item
+    assert view.channel_chooser.isVisible() and view.channel_chooser.count() == 3
+    view.channel_chooser.setCurrentIndex(2)
+    series = view.current_dataset().x_test[view.selected_index()]
+    np.testing.assert_allclose(view.spectrogram.image_data(), stft_magnitude(series[2], 8, 2), rtol=1e-6)
+    assert "channel 3" in view.spectrogram.plot_item.titleLabel.text
+    _shoot(view, "data-3ch")
+    view.load("CBF")  # back to univariate: plain value axis, no chooser
+    qtbot.waitUntil(lambda: not view.is_busy() and view.current_dataset().name == "CBF", timeout=30000)
+    assert not view.channel_chooser.isVisible() and view.series_curves.count() == 10
+    assert view.series_item.getAxis("left")._tickLevels is None
+
+
+@pytest.fixture
+def three_channel_run(tmp_path: Path) -> Path:
+    from tsstudio.config import apply_overrides, load_preset
+    from tsstudio.sweep.runner import train_run
+
+    root = tmp_path / "data"
+    root.mkdir()
+    write_three_channels(root)
+    config = apply_overrides(load_preset("regular"), [
+        "data.dataset=Sines3", "trainer.device=cpu", "trainer.precision=fp32", "trainer.batch_size=8",
+        "encoder.dim=8", "decoder.dim=8", "encoder.n_resnet_blocks=1", "decoder.n_resnet_blocks=1",
+        "quantizer.codebook_size=8", "trainer.max_steps=4", "trainer.snapshot_every_steps=2",
+        "probes.at_start=false", "probes.every_epochs=0"])
+    path = tmp_path / "workspace" / "sines3.h5"
+    assert train_run(config, path, data_dir=str(root)).status == "finished"
+    return path
+
+
+def test_training_view_draws_stacked_reconstructions(qtbot, workspace: Path, three_channel_run: Path) -> None:  # noqa: ANN001
+    from tsstudio.gui.controller import AppController
+    from tsstudio.gui.training_view import TrainingView
+
+    view = TrainingView(AppController(workspace))
+    qtbot.addWidget(view)
+    view.resize(1366, 768)
+    view.show()
+    view.show_run(three_channel_run)
+    qtbot.waitUntil(lambda: view.source is not None and view.source.data.status == "finished"
+                    and view.source.data.recon is not None, timeout=20_000)
+    view.redraw()
+    d = view.source.data
+    assert d.inputs.shape[1:] == (3, 64) and d.recon.shape[1:] == (3, 64)
+    ys = np.asarray(view.input_curve.yData)
+    assert len(ys) == 3 * 65 and np.isnan(ys).sum() == 3
+    assert np.isnan(np.asarray(view.recon_curve.yData)).sum() == 3
+    ticks = view.recon_plot.getPlotItem().getAxis("left")._tickLevels
+    assert [label for _, label in ticks[0]] == ["ch 1", "ch 2", "ch 3"]
+    assert view.channel_chooser.isVisible() and view.channel_chooser.count() == 3
+    view.channel_chooser.setCurrentIndex(1)
+    i = view.series_spin.value()
+    np.testing.assert_allclose(view.spec_images[0].image, stft_magnitude(d.inputs[i][1], d.n_fft, d.hop_length),
+                               rtol=1e-6)
+    assert "(class " in view.recon_plot.getPlotItem().titleLabel.text
+    assert all("(channel 2)" in plot.titleLabel.text for plot in view.spec_plots)
+    _shoot(view, "training-3ch")
