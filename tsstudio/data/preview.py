@@ -23,7 +23,8 @@ def is_unchanged(view: np.ndarray, series: np.ndarray) -> bool:
 def changed_views(
     series: np.ndarray, config: AugmentationConfig, n_views: int = 4, seed: int = 0, tries: int = 8
 ) -> tuple[np.ndarray, int]:
-    """Up to `n_views` views (n, L) (or (n, C, L) of a (C, L) series) that differ from `series`, and how many draws were set aside.
+    """Up to `n_views` views (n, L) (or (n, C, L) of a (C, L) series) that differ from `series`,
+    and how many draws were set aside.
 
     The first draw is `preview_views(series, config, n_views, seed)`; unchanged views in it are
     replaced, in order, by changed views of up to `tries` further draws. Fewer than `n_views`

@@ -40,8 +40,8 @@ os.environ.setdefault("QT_API", "pyside6")  # superqt goes through qtpy
 from superqt import QElidingLabel  # noqa: E402
 
 from tsstudio.errors import TsstudioError
-from tsstudio.gui.controller import AppController
 from tsstudio.gui.channels import ChannelChooser, channel_centres, channel_spacing, label_channels, one_trace
+from tsstudio.gui.controller import AppController
 from tsstudio.gui.datasets_view import run_in_thread
 from tsstudio.gui.plots import LogAxis, stft_magnitude
 from tsstudio.gui.theme import CURVE_COLORS, style_plot

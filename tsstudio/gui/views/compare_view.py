@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg
 # isort: on
 
-from tsstudio.gui.compare_worker import CompareResult, ExplorationService
 from tsstudio.gui.channels import stacked_traces
+from tsstudio.gui.compare_worker import CompareResult, ExplorationService
 from tsstudio.gui.plots import SpectrogramPlot
 from tsstudio.gui.theme import PLOT_COLORS, style_plot
 from tsstudio.gui.widgets.caption import captioned, set_caption
