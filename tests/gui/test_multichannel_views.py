@@ -123,3 +123,101 @@ def test_training_view_draws_stacked_reconstructions(qtbot, workspace: Path, thr
     assert "(class " in view.recon_plot.getPlotItem().titleLabel.text
     assert all("(channel 2)" in plot.titleLabel.text for plot in view.spec_plots)
     _shoot(view, "training-3ch")
+
+
+@pytest.fixture(scope="module")
+def unlabelled_prior(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny tokenizer and unconditional prior on a dataset without labels: (tokenizer run, prior run)."""
+    from sampler_runs import FAST, TINY_PRIOR, TINY_TOKENIZER
+
+    from tsstudio.cli.main import main
+
+    folder = tmp_path_factory.mktemp("unlabelled")
+    rng = np.random.default_rng(1)
+    np.savez(folder / "Free.npz", x_train=rng.normal(size=(16, 48)), x_test=rng.normal(size=(6, 48)))
+    tok, prior = folder / "tok.h5", folder / "prior.h5"
+    data = ["--data-dir", str(folder)]
+    assert main(["train", "--dataset", "Free", *data, "--max-steps", "4", "--out", str(tok), *FAST, *TINY_TOKENIZER]) == 0
+    assert main(["prior", "--tokenizer", str(tok), "--max-steps", "3", "--out", str(prior), *FAST, *TINY_PRIOR]) == 0
+    return tok, prior
+
+
+def test_training_view_names_no_class_for_unlabelled_series(qtbot, workspace: Path, unlabelled_prior) -> None:  # noqa: ANN001
+    from tsstudio.gui.controller import AppController
+    from tsstudio.gui.training_view import TrainingView
+
+    view = TrainingView(AppController(workspace))
+    qtbot.addWidget(view)
+    view.show_run(unlabelled_prior[0])
+    qtbot.waitUntil(lambda: view.source is not None and view.source.data.recon is not None, timeout=20_000)
+    view.redraw()
+    title = view.recon_plot.getPlotItem().titleLabel.text
+    assert title.startswith("Series 0 at step") and "class" not in title
+    assert not view.channel_chooser.isVisible()
+
+
+def test_sampler_disables_class_and_guidance_for_an_unconditional_prior(qtbot, unlabelled_prior) -> None:  # noqa: ANN001
+    from tsstudio.gui.views.sampler_view import SamplerView
+
+    view = SamplerView()
+    qtbot.addWidget(view)
+    try:
+        with qtbot.waitSignal(view.service.loaded, timeout=60_000):
+            assert view.load_prior(unlabelled_prior[1])
+        qtbot.waitUntil(lambda: not view.service.busy, timeout=60_000)
+        assert not view.class_combo.isEnabled() and not view.guidance.isEnabled()
+        assert view.class_combo.currentText() == "unconditional" and view.guidance.value() == 1.0
+        for widget in (view.class_combo, view.guidance):
+            assert widget.toolTip() == ("Guidance does not apply: the prior was trained without class labels "
+                                        "and samples unconditionally.")
+        with qtbot.waitSignal(view.shown, timeout=60_000):
+            assert view.generate(n=3, steps=2)
+        qtbot.waitUntil(lambda: not view.service.busy, timeout=60_000)
+        assert view.result.generations.classes.tolist() == [-1, -1, -1]
+        assert view.nearest_caption.text().startswith("Nearest real: train #") and "class" not in view.nearest_caption.text()
+        view._forget_prior()  # no prior: the controls are back to their usual state
+        assert view.class_combo.isEnabled() and "class to sample" in view.class_combo.toolTip()
+    finally:
+        assert view.shutdown(20000)
+
+
+@pytest.fixture(scope="module")
+def three_channel_prior(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sampler_runs import FAST, TINY_PRIOR, TINY_TOKENIZER
+
+    from tsstudio.cli.main import main
+
+    folder = tmp_path_factory.mktemp("three")
+    write_three_channels(folder)
+    tok, prior = folder / "tok.h5", folder / "prior.h5"
+    data = ["--data-dir", str(folder)]
+    assert main(["train", "--dataset", "Sines3", *data, "--max-steps", "4", "--out", str(tok), *FAST,
+                 *TINY_TOKENIZER]) == 0
+    assert main(["prior", "--tokenizer", str(tok), "--max-steps", "3", "--out", str(prior), *FAST, *TINY_PRIOR]) == 0
+    return prior
+
+
+def test_sampler_draws_multichannel_generations(qtbot, three_channel_prior: Path) -> None:  # noqa: ANN001
+    from tsstudio.gui.views.sampler_view import SamplerView
+
+    view = SamplerView()
+    qtbot.addWidget(view)
+    view.resize(1366, 768)
+    try:
+        with qtbot.waitSignal(view.service.loaded, timeout=60_000):
+            assert view.load_prior(three_channel_prior)
+        qtbot.waitUntil(lambda: not view.service.busy, timeout=60_000)
+        assert view.class_combo.isEnabled() and view.guidance.isEnabled()
+        with qtbot.waitSignal(view.shown, timeout=60_000):
+            assert view.generate("1", n=4, steps=3)
+        qtbot.waitUntil(lambda: not view.service.busy, timeout=60_000)
+        gen = view.result.generations
+        assert gen.series.shape == (4, 3, 64) and view.grid.count() == 4
+        assert view.result.nearest and view.result.nearest[0].series.shape == (3, 64)
+        for curve in (view.nearest_gen, view.nearest_real, view.step_final):
+            assert np.isnan(np.asarray(curve.yData)).sum() == 3  # three stacked channels in one trace
+        np.testing.assert_allclose(view.spectrogram.image_data(), stft_magnitude(gen.series[0][0], 8, 2), rtol=1e-5)
+        view.set_step(2)
+        assert np.isnan(np.asarray(view.step_curve.yData)).sum() == 3
+    finally:
+        assert view.shutdown(20000)

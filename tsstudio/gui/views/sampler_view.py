@@ -64,6 +64,9 @@ def _is_kind(path: str, kind: str) -> bool:
         return False
 
 
+_CLASS_TIP = "The class to sample (the dataset's class labels), or unconditional"
+_GUIDANCE_TIP = "Classifier-free guidance scale w: ℓ_null + w·(ℓ_cond − ℓ_null); 1 = plain conditional"
+
 class SamplerView(QWidget):
     """Sample a prior run and explore the generations; `shown` after each set of generations is drawn."""
 
@@ -137,9 +140,9 @@ class SamplerView(QWidget):
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.class_combo = QComboBox()
-        self.class_combo.setToolTip("The class to sample (the dataset's class labels), or unconditional")
+        self.class_combo.setToolTip(_CLASS_TIP)
         self.guidance = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=20.0, singleStep=0.25, value=1.0)
-        self.guidance.setToolTip("Classifier-free guidance scale w: ℓ_null + w·(ℓ_cond − ℓ_null); 1 = plain conditional")
+        self.guidance.setToolTip(_GUIDANCE_TIP)
         self.steps = QSpinBox(minimum=1, maximum=200, value=10)
         self.steps.setToolTip("Decoding steps T of iterative decoding")
         self.choice_temperature = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=50.0, singleStep=0.5, value=4.0)
@@ -365,7 +368,8 @@ class SamplerView(QWidget):
             self.class_combo.addItem(f"class {label}", i)
         self.class_combo.setCurrentIndex(1 if info.class_labels else 0)
         d = info.defaults
-        self.guidance.setValue(d["guidance"])
+        self.guidance.setValue(d["guidance"] if info.class_labels else 1.0)
+        self._set_conditional(bool(info.class_labels))
         self.steps.setValue(int(d["steps"]))
         self.choice_temperature.setValue(d["choice_temperature"])
         self.sampling_temperature.setValue(d["sampling_temperature"])
@@ -420,9 +424,18 @@ class SamplerView(QWidget):
         self._update_enabled()
         return True
 
+    def _set_conditional(self, conditional: bool) -> None:
+        """Class and guidance controls only for a prior trained with labels; otherwise disabled, saying why."""
+        from tsstudio.eval.unlabelled import GUIDANCE_NOTE
+
+        for widget, tip in ((self.class_combo, _CLASS_TIP), (self.guidance, _GUIDANCE_TIP)):
+            widget.setEnabled(conditional)
+            widget.setToolTip(tip if conditional else GUIDANCE_NOTE[0].upper() + GUIDANCE_NOTE[1:] + ".")
+
     def _forget_prior(self) -> None:
         """The worker holds no prior (a generation file whose prior run is gone): clear what came from one."""
         self.info = None
+        self._set_conditional(True)
         self.class_combo.clear()
         self.pca_real.setData([], [])
         self.prior_info.setText("No prior run loaded: sampling, the nearest real series and the PCA need one.")
@@ -513,8 +526,9 @@ class SamplerView(QWidget):
         if near is not None:
             real_pen = pg.mkPen(colors["foreground"], width=1.2, style=Qt.PenStyle.DashLine)
             self.nearest_real.setData(x, real, pen=real_pen)
-            label = self.info.class_labels[near.class_id] if self.info else near.class_id
-            title = f"Nearest real: train #{near.index} (class {label}), d = {near.distance:.3f}"
+            label = self.info.class_labels[near.class_id] if self.info and near.class_id >= 0 else near.class_id
+            of_class = f" (class {label})" if near.class_id >= 0 else ""  # unlabelled data: no class
+            title = f"Nearest real: train #{near.index}{of_class}, d = {near.distance:.3f}"
         else:
             self.nearest_real.setData([], [])
         self.nearest_caption.setText(title)
