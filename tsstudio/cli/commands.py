@@ -204,7 +204,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     with RunFile.open(args.prior_run) as run:
         codebook_size = int(run.attrs["codebook_size"])
     write_generations(out, gen, codebook_size)
-    print(f"{args.n} series of length {gen.series.shape[1]} written to {out}", file=sys.stderr)
+    channels = f"{gen.series.shape[1]} channels, " if gen.series.ndim == 3 else ""
+    print(f"{args.n} series ({channels}length {gen.series.shape[-1]}) written to {out}" if channels else
+          f"{args.n} series of length {gen.series.shape[-1]} written to {out}", file=sys.stderr)
     return 0
 
 
