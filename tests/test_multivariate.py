@@ -316,3 +316,40 @@ def test_nearest_real_and_the_pca_plane_use_every_channel() -> None:
     assert found[0].distance == pytest.approx(0.01 * np.sqrt(3 * 16), rel=1e-4)
     plane = PcaPlane.fit(x_real)
     np.testing.assert_allclose(plane.project(x_real), PcaPlane.fit(x_real.reshape(10, -1)).project(x_real.reshape(10, -1)))
+
+
+def test_the_parameter_count_follows_the_channel_count() -> None:
+    from tsstudio.gui.config_form import count_parameters
+
+    config = tiny_config()
+    one, three = count_parameters(config, 32)[0], count_parameters(config, 32, channels=3)[0]
+    # only the encoder's input convolution and the decoder's two output layers see the 2C images
+    dim, kernel = 8, 3 * 4
+    stem = (6 - 2) * dim * kernel
+    head = (dim * 6 * kernel + 6) - (dim * 2 * kernel + 2) + (6 * 6 * kernel + 6) - (2 * 2 * kernel + 2)
+    assert three - one == stem + head
+
+
+def test_two_branch_training_takes_three_channels() -> None:
+    import torch
+
+    from tsstudio.models.tokenizer import Tokenizer
+    from tsstudio.train.objectives import build_objective
+
+    config = tiny_config("ssl.method=barlowtwins", "augmentations.methods=[window_warp,gaussian_noise]")
+    objective = build_objective(Tokenizer(config, 32, channels=3), config)
+    x = torch.from_numpy(shifted_sines(8, length=32)[0]).float()
+    loss, terms, counts = objective(x, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert np.isfinite(float(loss.detach())) and terms["aug_recon_time"] > 0 and int(counts.sum()) > 0
+
+
+def test_datasets_command_lists_the_channel_count(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    from tsstudio.cli.main import main
+
+    write_npz(tmp_path)
+    assert main(["datasets", "--data-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split()
+    row = next(line.split() for line in lines if line.startswith("Sines3"))
+    assert row[header.index("channels")] == "3" and row[header.index("length")] == "32"

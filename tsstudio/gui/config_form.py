@@ -65,15 +65,16 @@ _LAST_DIR_KEY = "config_form/last_dir"
 _KEY_RE = re.compile(r"\b([a-z_]+)\.([a-z_0-9]+)\b")
 
 
-def count_parameters(config: RunConfig, length: int) -> tuple[int, int]:
-    """(tokenizer, SSL head) parameter counts, built on the meta device (no memory, no init cost)."""
+def count_parameters(config: RunConfig, length: int, channels: int = 1) -> tuple[int, int]:
+    """(tokenizer, SSL head) parameter counts for series of `channels` channels, built on the meta
+    device (no memory, no init cost)."""
     import torch
 
     from tsstudio.models.ssl import SSLHead
     from tsstudio.models.tokenizer import Tokenizer
 
     with torch.device("meta"):
-        tokenizer = sum(p.numel() for p in Tokenizer(config, length).parameters())
+        tokenizer = sum(p.numel() for p in Tokenizer(config, length, channels=channels).parameters())
         head = 0
         if config.ssl.method != "none":
             head = sum(p.numel() for p in SSLHead(config.ssl, config.encoder.dim).parameters())
@@ -807,9 +808,14 @@ class ConfigForm(QWidget):
         info = self._infos.get(name) or next((i for i in self._infos.values() if i.name.lower() == name.lower()), None)
         return info.length if info is not None and not info.error else None
 
+    def _channels(self, name: str) -> int:
+        info = self._infos.get(name)
+        return info.channels if info is not None and not info.error else 1
+
     def _count_key(self, config: RunConfig, length: int) -> str:
         d = to_dict(config)
-        return json.dumps([length, d["stft"], d["encoder"], d["decoder"], d["quantizer"], d["ssl"]], sort_keys=True)
+        return json.dumps([length, self._channels(config.data.dataset), d["stft"], d["encoder"], d["decoder"], d["quantizer"],
+                           d["ssl"]], sort_keys=True)
 
     def _update_facts(self) -> None:
         config = self._config
@@ -896,13 +902,14 @@ class ConfigForm(QWidget):
         length = self._length(config.data.dataset) if config is not None else None
         if config is None or length is None:
             return
+        channels = self._channels(config.data.dataset)
         key = self._count_key(config, length)
         if key in self._counts:
             return
         self._count_token += 1
         self._pending += 1
         snapshot = from_dict(to_dict(config))
-        run_in_thread(lambda: (key, count_parameters(snapshot, length)), self._count_token, self._on_counted)
+        run_in_thread(lambda: (key, count_parameters(snapshot, length, channels)), self._count_token, self._on_counted)
 
     def _start_prior_count(self) -> None:
         config, run = self._config, self._tokenizer
