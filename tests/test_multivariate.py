@@ -353,3 +353,30 @@ def test_datasets_command_lists_the_channel_count(capsys: pytest.CaptureFixture,
     header = lines[0].split()
     row = next(line.split() for line in lines if line.startswith("Sines3"))
     assert row[header.index("channels")] == "3" and row[header.index("length")] == "32"
+
+
+@pytest.mark.slow
+def test_a_stopped_three_channel_run_resumes_with_its_snapshots(tmp_path: Path) -> None:
+    from tsstudio.store import RunFile
+    from tsstudio.sweep.resume import plan_resume
+    from tsstudio.sweep.runner import train_run
+    from tsstudio.train import TrainingControl
+    from tsstudio.train.events import StepMetrics
+
+    write_npz(tmp_path)
+    control = TrainingControl()
+
+    def stop_at_four(event) -> None:  # noqa: ANN001
+        if isinstance(event, StepMetrics) and event.step == 4:
+            control.request_stop()
+
+    path = tmp_path / "run.h5"
+    config = tiny_config("data.dataset=Sines3", "trainer.max_steps=8", "probes.every_epochs=0", "probes.at_start=false")
+    assert train_run(config, path, data_dir=str(tmp_path), control=control, listeners=[stop_at_four]).status == "stopped"
+    plan = plan_resume(path)
+    assert train_run(plan.config, path, data_dir=str(tmp_path), resume_state=plan.state).status == "finished"
+    with RunFile.open(path) as run:
+        snaps = run.snapshots()
+        assert run.n_channels == 3 and run.step == 8
+        assert snaps["recon"].shape == (4, *snaps["inputs"].shape) and snaps["inputs"].shape[1:] == (3, 32)
+        assert snaps["steps"].tolist() == [2, 4, 6, 8]  # the snapshots before the stop were kept
