@@ -121,7 +121,7 @@ def test_training_view_draws_stacked_reconstructions(qtbot, workspace: Path, thr
     np.testing.assert_allclose(view.spec_images[0].image, stft_magnitude(d.inputs[i][1], d.n_fft, d.hop_length),
                                rtol=1e-6)
     assert "(class " in view.recon_plot.getPlotItem().titleLabel.text
-    assert all("(channel 2)" in plot.titleLabel.text for plot in view.spec_plots)
+    assert [plot.titleLabel.text for plot in view.spec_plots] == ["input |STFT|, ch 2", "recon. |STFT|, ch 2"]
     _shoot(view, "training-3ch")
 
 

@@ -87,7 +87,7 @@ class ChannelChooser(QComboBox):
         self.blockSignals(True)
         self.clear()
         for c in range(count):
-            self.addItem(f"channel {c + 1}", c)
+            self.addItem(f"|STFT| of ch {c + 1}", c)
         self.setCurrentIndex(min(keep, count - 1))
         self.blockSignals(False)
         self.setVisible(count > 1)

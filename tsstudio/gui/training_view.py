@@ -694,8 +694,8 @@ class TrainingView(QWidget):
         self.channel_chooser.set_count(count)
         c = min(self.channel_chooser.channel(), count - 1)
         self.recon_plot.setTitle(f"Series {i}{of_class} at step {d.recon_step}")
-        on = f" (channel {c + 1})" if count > 1 else ""
-        for plot, title in zip(self.spec_plots, ("input |STFT|", "reconstruction |STFT|")):
+        on = f", ch {c + 1}" if count > 1 else ""  # short: a longer title squeezes the colour bar out
+        for plot, title in zip(self.spec_plots, ("input |STFT|", "recon. |STFT|" if on else "reconstruction |STFT|")):
             plot.setTitle(title + on)
         r = np.asarray(d.recon[i], np.float32) if d.recon is not None and len(d.recon) > i else None
         stack = (channel_spacing(d.inputs), channel_centres(d.inputs)) if count > 1 else None
