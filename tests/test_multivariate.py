@@ -380,3 +380,24 @@ def test_a_stopped_three_channel_run_resumes_with_its_snapshots(tmp_path: Path) 
         assert run.n_channels == 3 and run.step == 8
         assert snaps["recon"].shape == (4, *snaps["inputs"].shape) and snaps["inputs"].shape[1:] == (3, 32)
         assert snaps["steps"].tolist() == [2, 4, 6, 8]  # the snapshots before the stop were kept
+
+
+def test_reconstruction_errors_run_over_every_channel() -> None:
+    import torch
+
+    from tsstudio.eval.compare import reconstruct_split
+    from tsstudio.eval.reconstruction import reconstruction_metrics
+    from tsstudio.models.tokenizer import Tokenizer
+
+    torch.manual_seed(0)
+    tokenizer = Tokenizer(tiny_config(), 32, channels=3).eval()
+    x = shifted_sines(6, length=32)[0].astype(np.float32)
+    with torch.no_grad():
+        out = tokenizer(torch.from_numpy(x))
+    x_hat, u, u_hat = out.x_hat.numpy(), out.u.numpy(), out.u_hat.numpy()
+    metrics = reconstruction_metrics(tokenizer, x, 4, torch.device("cpu"))
+    assert metrics["test_mse_time"] == pytest.approx(float(((x_hat - x) ** 2).mean()), rel=1e-5)
+    assert metrics["test_mse_stft"] == pytest.approx(float(((u_hat - u) ** 2).mean()), rel=1e-5)
+    split = reconstruct_split(tokenizer, x, 4, torch.device("cpu"))
+    np.testing.assert_allclose(split.mse_time, ((x_hat - x) ** 2).mean(axis=(1, 2)), rtol=1e-5)
+    assert split.x_hat.shape == (6, 3, 32) and split.stft_mag.shape[:2] == (6, 3)

@@ -221,3 +221,30 @@ def test_sampler_draws_multichannel_generations(qtbot, three_channel_prior: Path
         assert np.isnan(np.asarray(view.step_curve.yData)).sum() == 3
     finally:
         assert view.shutdown(20000)
+
+
+def test_compare_view_stacks_the_channels_of_both_reconstructions(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    from sampler_runs import FAST, TINY_TOKENIZER
+
+    from tsstudio.cli.main import main
+    from tsstudio.gui.views.compare_view import CompareView
+
+    write_three_channels(tmp_path)
+    runs = [tmp_path / "a.h5", tmp_path / "b.h5"]
+    for seed, path in enumerate(runs, start=1):
+        assert main(["train", "--dataset", "Sines3", "--data-dir", str(tmp_path), "--max-steps", "3", "--seed",
+                     str(seed), "--out", str(path), *FAST, *TINY_TOKENIZER]) == 0
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(1366, 768)
+    try:
+        with qtbot.waitSignal(view.shown, timeout=60_000):
+            assert view.compare(*runs)
+        qtbot.waitUntil(lambda: not view.service.busy, timeout=60_000)
+        recon = view.result.comparison.a.recon
+        assert recon.x.shape == recon.x_hat.shape == (8, 3, 64) and recon.stft_mag.shape[1] == 3
+        for name, curve in view.shown_curves().items():
+            assert np.isnan(curve).sum() == 3, name  # three stacked channels per trace
+        np.testing.assert_allclose(view.spec_input.image_data(), recon.stft_mag[view.current_series()][0])
+    finally:
+        assert view.shutdown(60_000)
