@@ -1,0 +1,73 @@
+"""Classes shown for a prior are the dataset's own labels (1..5 for ECG5000, strings elsewhere), one
+column per class, never a class id and never a column that repeats a class."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from tsstudio.gui.widgets.prior_panels import PriorPanels
+from tsstudio.store import RunFile
+from tsstudio.store.class_labels import run_class_labels
+from tsstudio.store.follow import RunData, read_run
+
+
+def _panels(qtbot) -> PriorPanels:  # noqa: ANN001
+    panels = PriorPanels(lambda values, alpha: values)
+    qtbot.addWidget(panels)
+    panels.resize(1366, 500)
+    panels.show()
+    return panels
+
+
+def _snapshot(labels: list[int], class_labels: tuple[str, ...], length: int = 32) -> RunData:
+    rng = np.random.default_rng(0)
+    n = len(labels)
+    return RunData(kind="prior", recon=rng.normal(size=(n, length)).astype(np.float32), recon_step=10,
+                   inputs=rng.normal(size=(n, length)).astype(np.float32), labels=np.asarray(labels, np.int64),
+                   class_labels=class_labels)
+
+
+def test_ecg5000_like_labels_one_to_five_are_shown_and_never_wrap(qtbot) -> None:  # noqa: ANN001
+    panels = _panels(qtbot)
+    # six snapshots, five classes: the trainer's round robin decodes class id 0 a second time
+    d = _snapshot([0, 1, 2, 3, 4, 0], ("1", "2", "3", "4", "5"))
+    panels.draw(d)
+    assert panels.panel_titles() == ["class 1 (2 samples)", "class 2", "class 3", "class 4", "class 5"]
+    assert panels.sample_count() == 6
+    first = panels.sample_curves[0].yData  # both samples of class "1" in its column, apart
+    assert np.array_equal(first[:32], d.recon[0]) and np.isnan(first[32]) and np.array_equal(first[33:65], d.recon[5])
+    assert "5 of" not in panels.samples_title.text  # every class is shown
+
+
+def test_string_labels_and_a_dataset_with_more_classes_than_decoded(qtbot) -> None:  # noqa: ANN001
+    panels = _panels(qtbot)
+    names = ("normal", "abnormal", "c", "d", "e", "f", "g", "h")
+    panels.draw(_snapshot([0, 1, 2, 3, 4, 5], names))
+    assert panels.panel_titles() == ["class normal", "class abnormal", "class c", "class d", "class e", "class f"]
+    assert "6 of 8 classes" in panels.samples_title.text
+    panels.draw(_snapshot([1, 0], ("normal", "abnormal")))  # a new snapshot with fewer classes: fewer columns
+    assert panels.panel_titles() == ["class abnormal", "class normal"]
+    panels.reset()
+    assert panels.panel_titles() == [] and panels.sample_count() == 0
+
+
+def test_run_files_record_the_dataset_class_labels(finished_run: Path, tmp_path: Path) -> None:
+    with RunFile.open(finished_run) as run:
+        assert run.attrs["class_labels"] == '["0", "1", "2"]'  # CBF's labels, written when the run started
+        assert run_class_labels(run) == ("0", "1", "2")
+    assert read_run(finished_run).class_labels == ("0", "1", "2")
+    old = tmp_path / "old.h5"  # a file written before the attribute existed: read from its dataset
+    shutil.copy(finished_run, old)
+    with h5py.File(old, "r+") as f:
+        del f.attrs["class_labels"]
+    assert read_run(old).class_labels == ("0", "1", "2")
+    lost = tmp_path / "lost.h5"  # ... and a dataset that cannot be found: ids, said as ids
+    shutil.copy(old, lost)
+    with h5py.File(lost, "r+") as f:
+        f.attrs["dataset"] = "NoSuchDataset"
+    d = read_run(lost)
+    assert d.class_labels == () and d.class_name(1) == "id 1"
