@@ -71,3 +71,12 @@ def test_run_files_record_the_dataset_class_labels(finished_run: Path, tmp_path:
         f.attrs["dataset"] = "NoSuchDataset"
     d = read_run(lost)
     assert d.class_labels == () and d.class_name(1) == "id 1"
+
+
+def test_sample_axes_are_labelled_and_legends_stay_short(qtbot) -> None:  # noqa: ANN001
+    panels = _panels(qtbot)
+    panels.draw(_snapshot([0, 1], ("1", "2")))
+    assert [p.getAxis("bottom").labelText for p in panels.time_plots] == ["time", "time"]
+    assert [p.getAxis("bottom").labelText for p in panels.spec_plots] == ["frame", "frame"]
+    for plot in (panels.loss_plot, panels.accuracy_plot):  # the title names the metric: the legend says which split
+        assert [label.text for _sample, label in plot.plotItem.legend.items] == ["train", "test"]

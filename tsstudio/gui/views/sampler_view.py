@@ -190,7 +190,7 @@ class SamplerView(QWidget):
         self.pca_plot.getPlotItem().addLegend(offset=(-4, 4), labelTextSize="8pt")
         self.pca_real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL_COLOR), name="real test")
         self.pca_gen = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#000000", width=0.5), brush=pg.mkBrush(GENERATED_COLOR),
-                                          symbol="t", name="generated")
+                                          symbol="t", name="generated (class colours)")
         self.pca_current = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#ffcc33", width=2), brush=None, symbol="o")
         for item in (self.pca_real, self.pca_gen, self.pca_current):
             self.pca_plot.addItem(item)

@@ -37,9 +37,9 @@ class _Curves:
     def __init__(self, plot: pg.PlotWidget, name: str, val_name: str, color: int) -> None:
         self.name, self.val_name = name, val_name
         self.raw = plot.plot(pen=_pen(color, alpha=60))
-        self.line = plot.plot(pen=_pen(color), name=f"{name} (train)")
+        self.line = plot.plot(pen=_pen(color), name="train")  # the plot's title says which metric
         self.val = plot.plot(pen=_pen(color + 1, style=Qt.PenStyle.DashLine), symbol="o", symbolSize=5,
-                             symbolBrush=CURVE_COLORS[(color + 1) % len(CURVE_COLORS)], name=f"{val_name} (test)")
+                             symbolBrush=CURVE_COLORS[(color + 1) % len(CURVE_COLORS)], name="test")
         for item in (self.raw, self.line):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
@@ -198,6 +198,9 @@ class PriorPanels(QWidget):
             self.sample_curves.append(sample)
             self.spec_plots.append(spec_plot)
             self.spec_images.append(image)
+        for time_plot, spec_plot in zip(self.time_plots, self.spec_plots, strict=True):
+            time_plot.setLabel("bottom", "time")
+            spec_plot.setLabel("bottom", "frame")
         if n:
             self.time_plots[0].setLabel("left", "value")
             self.spec_plots[0].setLabel("left", "bin")
