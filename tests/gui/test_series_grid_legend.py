@@ -20,3 +20,18 @@ def test_the_class_legend_covers_no_series(qtbot) -> None:  # noqa: ANN001
     legend = grid.legend.sceneBoundingRect()
     top_of_first_row = grid.plot_item.getViewBox().mapViewToScene(QPointF(0.0, 0.0)).y()
     assert legend.height() > 0 and legend.bottom() <= top_of_first_row
+
+
+def test_the_pca_panel_has_its_legend_in_the_caption_not_over_the_points(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QLabel
+
+    from tsstudio.gui.views.sampler_view import PCA_CAPTION, SamplerView
+
+    view = SamplerView()
+    qtbot.addWidget(view)
+    try:
+        assert view.pca_plot.getPlotItem().legend is None
+        assert any(label.text() == PCA_CAPTION for label in view.findChildren(QLabel))
+        assert "real test" in PCA_CAPTION and "generated" in PCA_CAPTION
+    finally:
+        view.shutdown()
