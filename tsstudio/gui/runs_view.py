@@ -687,6 +687,23 @@ class RunsView(QWidget):
             jobs.append(self._start(job))
         return [j for j in jobs if j is not None]
 
+    def _is_prior(self, path: Path) -> bool:
+        summary = self.summary_for(path)
+        return summary is not None and summary.kind == "prior"
+
+    def ask_evaluate(self, paths: list[Path]) -> None:
+        """Evaluate `paths`; when a prior is among them, first ask its options (FCN / CAS epochs, CAS on)."""
+        n_priors = len([p for p in paths if self._is_prior(p) and self.can_evaluate(p)])
+        if not n_priors:
+            self.evaluate(paths)
+            return
+        from tsstudio.gui.widgets.prior_eval_dialog import PriorEvalDialog
+
+        dialog = PriorEvalDialog(n_priors, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.evaluate(paths, **dialog.options()))
+        dialog.open()  # window-modal, not blocking: the event loop (and the jobs) keep running
+
     def export_tokens(self, path: Path, out: str | os.PathLike[str], split: str = "all") -> BackgroundJob | None:
         """Export a tokenizer run's tokens (as `tsstudio export-tokens`) on a job thread."""
         summary = self.summary_for(path)
@@ -725,7 +742,9 @@ class RunsView(QWidget):
         targets = [path, *selected] if path in self.selected_paths() else [path]
         n = len([p for p in targets if self.can_evaluate(p)])
         menu.addSeparator()
-        evaluate = menu.addAction("Evaluate" if n <= 1 else f"Evaluate {n} runs", lambda: self.evaluate(targets))
+        priors = any(self._is_prior(p) and self.can_evaluate(p) for p in targets)
+        label = ("Evaluate" if n <= 1 else f"Evaluate {n} runs") + ("…" if priors else "")
+        evaluate = menu.addAction(label, lambda: self.ask_evaluate(targets))
         evaluate.setEnabled(n > 0)
         evaluate.setToolTip("Tokenizer: reconstruction, probes, codebook · prior: FID, IS, CAS (as tsstudio eval)")
         export = menu.addAction("Export tokens…", lambda: self.ask_export_tokens(path))
