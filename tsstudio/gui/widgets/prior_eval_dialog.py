@@ -18,6 +18,7 @@ class PriorEvalDialog(QDialog):
     def __init__(self, n_priors: int = 1, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Evaluate prior" if n_priors == 1 else f"Evaluate {n_priors} priors")
+        self.setMinimumWidth(380)  # the note reads in three lines, not six
         form = QFormLayout(self)
         note = QLabel("The FCN classifier is trained once per dataset and cached; FID and IS use its features, "
                       "CAS trains a classifier on generations and tests it on the real test set.")
