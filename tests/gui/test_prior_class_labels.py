@@ -23,6 +23,12 @@ def _panels(qtbot) -> PriorPanels:  # noqa: ANN001
     return panels
 
 
+def _draw(qtbot, panels: PriorPanels, d: RunData) -> None:  # noqa: ANN001
+    """Draw `d`; the columns are built one per event-loop turn, so wait for the last."""
+    panels.draw(d)
+    qtbot.waitUntil(lambda: not panels.samples_pending(), timeout=5_000)
+
+
 def _snapshot(labels: list[int], class_labels: tuple[str, ...], length: int = 32) -> RunData:
     rng = np.random.default_rng(0)
     n = len(labels)
@@ -35,7 +41,7 @@ def test_ecg5000_like_labels_one_to_five_are_shown_and_never_wrap(qtbot) -> None
     panels = _panels(qtbot)
     # six snapshots, five classes: the trainer's round robin decodes class id 0 a second time
     d = _snapshot([0, 1, 2, 3, 4, 0], ("1", "2", "3", "4", "5"))
-    panels.draw(d)
+    _draw(qtbot, panels, d)
     assert panels.panel_titles() == ["class 1 (2 samples)", "class 2", "class 3", "class 4", "class 5"]
     assert panels.sample_count() == 6
     first = panels.sample_curves[0].yData  # both samples of class "1" in its column, apart
@@ -46,10 +52,10 @@ def test_ecg5000_like_labels_one_to_five_are_shown_and_never_wrap(qtbot) -> None
 def test_string_labels_and_a_dataset_with_more_classes_than_decoded(qtbot) -> None:  # noqa: ANN001
     panels = _panels(qtbot)
     names = ("normal", "abnormal", "c", "d", "e", "f", "g", "h")
-    panels.draw(_snapshot([0, 1, 2, 3, 4, 5], names))
+    _draw(qtbot, panels, _snapshot([0, 1, 2, 3, 4, 5], names))
     assert panels.panel_titles() == ["class normal", "class abnormal", "class c", "class d", "class e", "class f"]
     assert "6 of 8 classes" in panels.samples_title.text
-    panels.draw(_snapshot([1, 0], ("normal", "abnormal")))  # a new snapshot with fewer classes: fewer columns
+    _draw(qtbot, panels, _snapshot([1, 0], ("normal", "abnormal")))  # a new snapshot with fewer classes: fewer columns
     assert panels.panel_titles() == ["class abnormal", "class normal"]
     panels.reset()
     assert panels.panel_titles() == [] and panels.sample_count() == 0
@@ -75,8 +81,18 @@ def test_run_files_record_the_dataset_class_labels(finished_run: Path, tmp_path:
 
 def test_sample_axes_are_labelled_and_legends_stay_short(qtbot) -> None:  # noqa: ANN001
     panels = _panels(qtbot)
-    panels.draw(_snapshot([0, 1], ("1", "2")))
+    _draw(qtbot, panels, _snapshot([0, 1], ("1", "2")))
     assert [p.getAxis("bottom").labelText for p in panels.time_plots] == ["time", "time"]
     assert [p.getAxis("bottom").labelText for p in panels.spec_plots] == ["frame", "frame"]
     for plot in (panels.loss_plot, panels.accuracy_plot):  # the title names the metric: the legend says which split
         assert [label.text for _sample, label in plot.plotItem.legend.items] == ["train", "test"]
+
+
+def test_the_columns_are_built_one_per_event_loop_turn(qtbot) -> None:  # noqa: ANN001
+    panels = _panels(qtbot)
+    panels.draw(_snapshot([0, 1, 2, 3, 4, 0], ("1", "2", "3", "4", "5")))
+    assert len(panels.time_plots) == 1 and panels.samples_pending()  # the UI thread is back after one column
+    assert not any(plot.isVisible() for plot in panels.time_plots)  # half-built columns stay hidden
+    qtbot.waitUntil(lambda: not panels.samples_pending(), timeout=5_000)
+    assert len(panels.time_plots) == 5 and all(plot.isVisible() for plot in panels.time_plots)
+    assert panels.panel_titles()[0] == "class 1 (2 samples)"

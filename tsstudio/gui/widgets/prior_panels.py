@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 # isort: off
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 import pyqtgraph as pg
 # isort: on
@@ -73,6 +73,7 @@ class PriorPanels(QWidget):
         self._samples_key: tuple | None = None
         self._n = 0
         self._columns: list[np.ndarray] = []  # snapshot rows drawn in each column
+        self._built, self._building = 0, 0  # columns complete / the count being built
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         controls = QHBoxLayout()
@@ -172,35 +173,47 @@ class PriorPanels(QWidget):
         self._draw_samples(d)
 
     # ------------------------------------------------------------------ samples
-    def _ensure_columns(self, n: int) -> None:
-        """One time plot and one |STFT| plot per class shown, created once per column count."""
-        if n == len(self.time_plots):
-            return
-        self.samples_widget.clear()
-        self.time_plots, self.sample_curves, self.real_curves, self.spec_plots, self.spec_images = [], [], [], [], []
-        self.samples_title = self.samples_widget.addLabel("", row=0, col=0, colspan=max(n, 1) + 1)
+    def _ensure_columns(self, n: int) -> bool:
+        """One time plot and one |STFT| plot per class shown, created once per column count.
+
+        A column's two plots cost tens of milliseconds to build, so one column is built per call
+        (the caller comes back on the next event-loop turn) instead of stalling the UI for all of
+        them at once; True when all `n` exist. Columns stay hidden until the last one is built.
+        """
+        if n == self._built:
+            return True
+        if n != self._building:
+            self.samples_widget.clear()
+            self.time_plots, self.sample_curves, self.real_curves, self.spec_plots, self.spec_images = [], [], [], [], []
+            self.colorbar = None
+            self._built, self._building = -1, n
+            self.samples_title = self.samples_widget.addLabel("", row=0, col=0, colspan=max(n, 1) + 1)
         cmap = pg.colormap.get(COLORMAP)
-        for i in range(n):
+        i = len(self.time_plots)
+        if i < n:
             # no context menus: building a ViewBox menu per plot is a quarter of what a column costs
             time_plot = self.samples_widget.addPlot(row=1, col=i, enableMenu=False)
             time_plot.hideButtons()
             time_plot.getAxis("left").setWidth(28)
+            time_plot.setLabel("bottom", "time")
             real = time_plot.plot(pen=pg.mkPen(pg.mkColor(128, 128, 128, 150), width=1))
             sample = time_plot.plot(pen=pg.mkPen(CURVE_COLORS[0], width=1.4), connect="finite")
             spec_plot = self.samples_widget.addPlot(row=2, col=i, enableMenu=False)
             spec_plot.hideButtons()
             spec_plot.getAxis("left").setWidth(28)
+            spec_plot.setLabel("bottom", "frame")
             image = pg.ImageItem(axisOrder="row-major")
             image.setColorMap(cmap)
             spec_plot.addItem(image)
+            for plot in (time_plot, spec_plot):
+                plot.setVisible(False)
             self.time_plots.append(time_plot)
             self.real_curves.append(real)
             self.sample_curves.append(sample)
             self.spec_plots.append(spec_plot)
             self.spec_images.append(image)
-        for time_plot, spec_plot in zip(self.time_plots, self.spec_plots, strict=True):
-            time_plot.setLabel("bottom", "time")
-            spec_plot.setLabel("bottom", "frame")
+            if len(self.time_plots) < n:
+                return False
         if n:
             self.time_plots[0].setLabel("left", "value")
             self.spec_plots[0].setLabel("left", "bin")
@@ -208,6 +221,15 @@ class PriorPanels(QWidget):
             self.colorbar.setImageItem(self.spec_images)
             self.samples_widget.addItem(self.colorbar, row=2, col=n)
         style_plot(self.samples_widget, self._theme)
+        for plot in (*self.time_plots, *self.spec_plots):
+            plot.setVisible(True)
+        self._built = n
+        return True
+
+    def samples_pending(self) -> bool:
+        """Whether decoded samples wait for their columns to be built (a few event-loop turns)."""
+        return self._data is not None and self._data.recon is not None and len(self._data.recon) > 0 \
+            and self._samples_key is None
 
     def panel_titles(self) -> list[str]:
         """The title of each decoded-samples column, left to right (what the user reads)."""
@@ -227,8 +249,11 @@ class PriorPanels(QWidget):
         # one column per class, in the order the trainer decoded them: a class decoded twice is
         # drawn twice in its own column, never as a second column that repeats a class
         classes = list(dict.fromkeys(int(c) for c in labels))[:MAX_CLASSES]
+        if not self._ensure_columns(len(classes)):
+            self._samples_key = None  # drawn once every column exists, a turn of the event loop later
+            QTimer.singleShot(0, self, lambda: self._data is d and self._draw_samples(d))
+            return
         self._columns = [np.flatnonzero(labels == c) for c in classes]
-        self._ensure_columns(len(classes))
         self._n = int(sum(len(rows) for rows in self._columns))
         n_classes = max(len(d.class_labels), int(labels.max()) + 1, 1)
         shown = f" — {len(classes)} of {n_classes} classes" if labels.min() >= 0 and len(classes) < n_classes else ""
