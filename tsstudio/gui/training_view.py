@@ -99,6 +99,7 @@ class JobSource:
             cfg = up.started.config
             d.dataset, d.device = up.started.dataset, f"{up.started.device}/{up.started.precision}"
             d.kind = up.started.kind
+            d.class_labels = tuple(up.started.class_labels)
             d.preset = str(cfg.get("preset", ""))
             d.n_fft = int(cfg.get("stft", {}).get("n_fft", 8))
             d.hop_length = int(cfg.get("stft", {}).get("hop_length", 2))
@@ -683,7 +684,7 @@ class TrainingView(QWidget):
             self.series_spin.setRange(0, n - 1)
         i = min(self.series_spin.value(), n - 1)
         x = np.asarray(d.inputs[i], np.float32)
-        label = int(d.labels[i]) if d.labels is not None and len(d.labels) > i else -1
+        label = d.class_name(int(d.labels[i])) if d.labels is not None and len(d.labels) > i else "?"
         self.recon_plot.setTitle(f"Series {i} (class {label}) at step {d.recon_step}")
         self.input_curve.setData(np.arange(len(x)), x)
         images = [stft_magnitude(x, d.n_fft, d.hop_length)]

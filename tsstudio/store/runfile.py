@@ -526,6 +526,7 @@ class RunFileWriter:
             "n_test": int(ev.n_test),
             "length": int(ev.length),
             "n_classes": int(ev.n_classes),
+            "class_labels": _to_json(list(ev.class_labels)),
             "steps_per_epoch": int(ev.steps_per_epoch),
             "total_steps": int(ev.total_steps),
             "start_step": int(ev.start_step),

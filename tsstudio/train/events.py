@@ -37,6 +37,7 @@ class RunStarted:
     device: str
     precision: str
     parameters: int
+    class_labels: tuple[str, ...] = ()  # the dataset's label of class id i at index i
 
 
 @dataclass(frozen=True)
