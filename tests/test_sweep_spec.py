@@ -59,10 +59,10 @@ def test_names_without_a_grid_and_with_list_values() -> None:
 
 def test_a_workspace_data_folders_and_overrides_as_a_mapping(tmp_path: Path) -> None:
     (tmp_path / "ucr" / "GunPoint").mkdir(parents=True)
-    spec = load_spec(write(tmp_path, "datasets: [GunPoint, {name: Other, data_dir: elsewhere}]\ndata_dirs: [ucr]\n"
+    spec = load_spec(write(tmp_path, "datasets: [GunPoint, {name: Other, data_dir: elsewhere}, CBF]\ndata_dirs: [ucr]\n"
                                      "presets: [regular]\nseeds: 4\noverrides: {trainer.max_steps: 5}\nworkspace: out\n"))
     cells = spec.cells()
-    assert [c.data_dir for c in cells] == [str(tmp_path / "ucr"), str(tmp_path / "elsewhere")]
+    assert [c.data_dir for c in cells] == [str(tmp_path / "ucr"), str(tmp_path / "elsewhere"), None]  # CBF: built in
     assert cells[0].overrides == ("trainer.max_steps=5",) and spec.workspace == tmp_path / "out"
     assert load_spec(spec.path, workspace=tmp_path / "w2").workspace == tmp_path / "w2"
 

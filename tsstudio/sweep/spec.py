@@ -89,13 +89,14 @@ class SweepSpec:
     dataset_dirs: dict[str, str] = field(default_factory=dict)  # dataset -> the folder named for it alone
 
     def data_dir_of(self, dataset: str) -> str | None:
-        """The data folder a dataset is read from: its own entry, else the first of `data_dirs` holding it."""
+        """The data folder a dataset is read from: its own entry, else the first of `data_dirs` holding it, else
+        None (the usual search: TSSTUDIO_DATA_DIR, then the settings' data folders; the built-in CBF)."""
         if dataset in self.dataset_dirs:
             return self.dataset_dirs[dataset]
         for folder in self.data_dirs:
             if (Path(folder) / dataset).is_dir():
                 return folder
-        return self.data_dirs[0] if self.data_dirs else None
+        return None
 
     def cells(self) -> list[CellSpec]:
         """Every cell, in a stable order: dataset, preset, grid values (in the spec's order), seed."""
