@@ -104,7 +104,7 @@ class SweepSpec:
         points = list(itertools.product(*(self.grid[key] for key in keys))) if keys else [()]
         out = []
         for dataset, preset, point, seed in itertools.product(self.datasets, self.presets, points, self.seeds):
-            grid = tuple(zip(keys, point))
+            grid = tuple((key, _frozen(value)) for key, value in zip(keys, point))
             out.append(CellSpec(
                 name=cell_name(dataset, preset, grid, seed),
                 dataset=dataset,
@@ -123,6 +123,11 @@ class SweepSpec:
     def columns(self) -> list[str]:
         """The summary columns (preset × grid point) in cell order, without repeats."""
         return list(dict.fromkeys(cell.column for cell in self.cells()))
+
+
+def _frozen(value: Any) -> Any:
+    """A grid value as a hashable one (lists become tuples), so cells can be dictionary keys and set members."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def _leaf(key: str, grid: tuple[tuple[str, Any], ...]) -> str:
