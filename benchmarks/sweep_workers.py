@@ -6,7 +6,7 @@ evaluation, every worker with one torch thread. Each worker count runs in a fres
 as a user sees it). The target is a ratio of at least 1.7 on 2 cores; other processes on the
 machine lower it, so the load average is printed before and after.
 
-Usage: python benchmarks/sweep_workers.py [--steps 60] [--workers 1 2]
+Usage: python benchmarks/sweep_workers.py [--steps 30] [--workers 1 2]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ SPEC = """\
 datasets: [CBF]
 presets: [regular, barlowtwins-slice]
 seeds: [1, 2, 3, 4]
-overrides: [trainer.max_steps={steps}, trainer.device=cpu, trainer.precision=fp32, trainer.batch_size=32,
+overrides: [trainer.max_steps={steps}, trainer.device=cpu, trainer.num_threads=1, trainer.precision=fp32, trainer.batch_size=32,
             trainer.val_every_epochs=0, probes.every_epochs=0, probes.at_start=false]
 stages: [tokenizer, eval]
 """
@@ -55,7 +55,7 @@ def run_sweep(spec: Path, workers: int, workspace: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60, help="training steps per cell")
+    parser.add_argument("--steps", type=int, default=30, help="training steps per cell")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     print(f"CPU: {cpu_text()}; python {platform.python_version()}; load average {os.getloadavg()[0]:.1f}")
