@@ -36,11 +36,13 @@ import pyqtgraph as pg
 from tsstudio.gui.exploration_worker import CurveSet, CurvesRequest, ExplorationService, IndexResult
 from tsstudio.gui.theme import CURVE_COLORS, PLOT_COLORS, style_plot
 from tsstudio.gui.widgets.check_list import CheckList
+from tsstudio.gui.widgets.legend_row import fit_legend, legend_above
 
 READ_DEBOUNCE_MS = 150
 REFRESH_DEBOUNCE_MS = 400
 DEFAULT_METRIC = "loss"
 BAND_ALPHA = 45
+LEGEND_COLUMNS = 2
 FEW_POINTS = 24  # curves with at most this many points also get markers (validation and probe metrics)
 
 
@@ -153,7 +155,7 @@ class CurvesView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.getPlotItem().setMenuEnabled(False)
         self.plot.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
-        self.legend = self.plot.getPlotItem().addLegend(offset=(-6, 6), labelTextSize="8pt")
+        self.legend = legend_above(self.plot.getPlotItem(), columns=LEGEND_COLUMNS)  # above the curves, never on them
         self.plot.setLabel("bottom", "step")
         pl.addWidget(self.plot, 1)
         body.addWidget(right)
@@ -318,6 +320,7 @@ class CurvesView(QWidget):
         for item in [*self.run_items, *self.mean_items, *self.band_items]:
             plot.removeItem(item)
         self.legend.clear()
+        fit_legend(self.plot.getPlotItem())
         self.run_items, self.mean_items, self.band_items = [], [], []
 
     def _line(self, x: np.ndarray, y: np.ndarray, color: Any, name: str, width: float) -> pg.PlotDataItem:
@@ -359,8 +362,7 @@ class CurvesView(QWidget):
                     band = pg.FillBetweenItem(low_curve, high_curve, brush=pg.mkBrush(fill), pen=pg.mkPen(None))
                     self.plot.addItem(band)
                     self.band_items.append(band)
-                self.mean_items.append(self._line(x, stats.mean, color, f"{label} — mean of {len(group)}"
-                                                  if len(group) > 1 else label, 2.0))
+                self.mean_items.append(self._line(x, stats.mean, color, label, 2.0))
                 drawn += 1
         else:
             i = 0
@@ -376,6 +378,7 @@ class CurvesView(QWidget):
         self.legend.setLabelTextColor(fg)
         for _sample, label in self.legend.items:
             label.setText(label.text, color=fg)
+        fit_legend(self.plot.getPlotItem())
         n_runs = sum(len(g) for g in result.groups)
         without = sum(1 for g in result.groups for c in g if not len(c.steps))
         parts = [f"{result.metric} of {n_runs} run{'s' if n_runs != 1 else ''} by {x_kind}"]
