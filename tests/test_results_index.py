@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tsstudio.cli.main import main
+from tsstudio.errors import TsstudioError
 from tsstudio.store import RunFile, write_evaluation
 from tsstudio.store.curves import RunCurve, curve_stats, group_by_seed, group_curves, group_labels, read_run_curve
 from tsstudio.store.results_index import (
@@ -265,3 +266,19 @@ def test_the_parser_of_the_new_commands_imports_no_heavy_module():
             "print(sorted(m for m in ('torch', 'h5py', 'numpy', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_grouping_reads_identity_config_and_metric_keys_and_freezes_unhashable_values(tmp_path):
+    from tsstudio.store.results_index import ResultRow
+
+    rows = [ResultRow(tmp_path / f"r{i}.h5", f"r{i}", "tokenizer", "finished", "CBF", "regular", i, 1,
+                      {"augmentations.methods": ["slice_and_shuffle"] if i % 2 else [], "trainer.seed": i},
+                      {"svm_accuracy": 0.5 + i / 10}) for i in range(4)]
+    groups = group_rows(rows, ["dataset", "augmentations.methods"])
+    by_methods = {g.values["augmentations.methods"]: g for g in groups}  # lists frozen to tuples
+    assert set(by_methods) == {(), ("slice_and_shuffle",)} and {g.values["dataset"] for g in groups} == {"CBF"}
+    assert sorted(r.name for r in by_methods[()].rows) == ["r0", "r2"]
+    assert sorted(r.name for r in by_methods[("slice_and_shuffle",)].rows) == ["r1", "r3"]
+    assert by_methods[("slice_and_shuffle",)].stats["svm_accuracy"].mean == pytest.approx(0.7)
+    with pytest.raises(TsstudioError, match="--group-by nope: no run has this key"):
+        group_rows(rows, ["nope"])

@@ -322,3 +322,20 @@ def test_columns_read_apart_and_the_key_metrics_fit_a_1366_px_window(qtbot, tmp_
     view.columns.set_key_checked("prior.hidden_dim", True)
     assert "prior.hidden_dim" in view.model.column_names()
     assert view.shutdown(20000)
+
+
+def test_a_new_index_result_refreshes_what_the_view_derived_from_the_old_rows(qtbot, tmp_path):
+    from tsstudio.gui.exploration_worker import IndexResult
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.folder = tmp_path
+    rows = _wide_rows(tmp_path)
+    tokenizers = [r for r in rows if r.kind == "tokenizer"]
+    view._on_indexed(IndexResult(str(tmp_path), tokenizers, 8, 0, 0.0))
+    assert "fid" not in view.metric_names() and "prior.variant" not in view.key_names()
+    assert view.model.rowCount() == 4
+    view._on_indexed(IndexResult(str(tmp_path), rows, 14, 0, 0.0))
+    assert "fid" in view.metric_names() and "prior.variant" in view.key_names()
+    assert "prior.variant" in view.group_by() and view.model.rowCount() == 7
+    assert view.shutdown(20000)

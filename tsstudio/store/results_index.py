@@ -279,14 +279,25 @@ def group_rows(rows: Sequence[ResultRow], keys: Sequence[str] | None = None) -> 
     """
     good = [r for r in rows if r.error is None]
     keys = list(default_group_keys(good) if keys is None else keys)
-    known = set(known_keys(good)) | {m for r in good for m in r.metrics}
+    configured = {k for r in good for k in r.config}
+    known = configured | set(IDENTITY_KEYS) | {m for r in good for m in r.metrics}
     for key in keys:
         if key not in known:
             sample = ", ".join(known_keys(good)[:12])
             raise TsstudioError(f"--group-by {key}: no run has this key (known keys include: {sample}, ...)")
     buckets: dict[tuple, list[ResultRow]] = {}
+    identity = [k in IDENTITY_KEYS for k in keys]
+    missing = object()
     for row in good:
-        buckets.setdefault(tuple(freeze(row.value(k)) for k in keys), []).append(row)
+        # the hot loop on a large workspace: read the keys directly, freeze only what cannot be hashed
+        config, metrics = row.config, row.metrics
+        values = tuple(getattr(row, k) if ident else (v if (v := config.get(k, missing)) is not missing
+                       else metrics.get(k)) for k, ident in zip(keys, identity))
+        try:
+            hash(values)
+        except TypeError:
+            values = tuple(freeze(v) for v in values)
+        buckets.setdefault(values, []).append(row)
     groups = []
     for values, members in sorted(buckets.items(), key=lambda item: tuple(map(_sort_key, item[0]))):
         names = sorted({m for r in members for m in r.metrics})
@@ -350,9 +361,9 @@ def telling_keys(groups: Sequence[Group], keys: Sequence[str], limit: int = 4) -
     columns = {k: [repr(group_value(g, k)) for g in groups] for k in keys}
 
     def distinct(picked: list[str]) -> int:
-        return len({tuple(columns[k][i] for k in picked) for i in range(len(groups))})
+        return len(set(zip(*(columns[k] for k in picked)))) if picked else min(len(groups), 1)
 
-    best = distinct([]) if groups else 0
+    best = distinct([])
     while len(chosen) < limit and best < len(groups):
         scores = [(distinct([*chosen, k]), k in READABLE_KEYS, -i, k) for i, k in enumerate(keys) if k not in chosen]
         if not scores:

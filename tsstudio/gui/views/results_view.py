@@ -369,6 +369,8 @@ class ResultsView(QWidget):
         self._theme = "dark"
         self._last: IndexResult | None = None
         self._single: dict[int, Group] = {}  # id(row) → the row as a group of one, per index result
+        self._facts: dict[str, Any] = {}  # what the view derives from `rows`, once per index result
+        self._facts_of: list[ResultRow] | None = None
         self._build()
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DEBOUNCE_MS)
         self._refresh_timer.timeout.connect(self.refresh)
@@ -626,24 +628,38 @@ class ResultsView(QWidget):
         self.indexedSignal.emit(result)
 
     # ------------------------------------------------------------------ choices (keys, columns, filters)
+    def _derived(self, name: str, compute: Any) -> Any:
+        """What the view derives from the indexed rows (good rows, names, default keys), once per index result."""
+        if self._facts_of is not self.rows:  # a new index result (held, so its identity cannot be reused)
+            self._facts, self._facts_of = {}, self.rows
+        if name not in self._facts:
+            self._facts[name] = compute()
+        return self._facts[name]
+
     def _good_rows(self) -> list[ResultRow]:
-        return [r for r in self.rows if r.error is None]
+        return self._derived("good", lambda: [r for r in self.rows if r.error is None])
 
     def metric_names(self) -> list[str]:
         """Every final metric any run has: those shown at first, the other usual ones, then the rest alphabetically."""
-        have = {m for r in self._good_rows() for m in r.metrics}
-        usual = list(dict.fromkeys([*SHOWN_METRICS, *DEFAULT_METRICS]))
-        return [m for m in usual if m in have] + sorted(have - set(usual))
+        def compute() -> list[str]:
+            have = {m for r in self._good_rows() for m in r.metrics}
+            usual = list(dict.fromkeys([*SHOWN_METRICS, *DEFAULT_METRICS]))
+            return [m for m in usual if m in have] + sorted(have - set(usual))
+
+        return list(self._derived("metrics", compute))
 
     def key_names(self) -> list[str]:
         """Identity fields and every flattened configuration key."""
-        return list(dict.fromkeys([*IDENTITY_KEYS, *config_keys(self._good_rows())]))
+        return list(self._derived("keys", lambda: list(dict.fromkeys([*IDENTITY_KEYS, *config_keys(self._good_rows())]))))
+
+    def _default_keys(self) -> list[str]:
+        return list(self._derived("default", lambda: default_group_keys(self._good_rows())))
 
     def _refresh_choices(self) -> None:
         rows = self._good_rows()
         keys = self.key_names()
         metrics = self.metric_names()
-        defaults = default_group_keys(rows)
+        defaults = self._default_keys()
         ticked = set(self.group_keys.checked()) if self.group_mode.currentData() == GROUP_CUSTOM else set(defaults)
         self.group_keys.set_entries(keys, ticked & set(keys) or set(defaults))
         if not self._columns_init:
@@ -665,7 +681,7 @@ class ResultsView(QWidget):
         mode = self.group_mode.currentData()
         self.group_keys.setEnabled(mode != GROUP_NONE)
         if mode == GROUP_DEFAULT:
-            self.group_keys.set_checked(default_group_keys(self._good_rows()), emit=False)
+            self.group_keys.set_checked(self._default_keys(), emit=False)
         self._baseline_values = None
         self.rebuild()
 
@@ -752,7 +768,7 @@ class ResultsView(QWidget):
         if mode == GROUP_NONE:
             return None
         if mode == GROUP_DEFAULT:
-            return default_group_keys(self._good_rows())
+            return self._default_keys()
         return self.group_keys.checked()
 
     def rebuild(self) -> None:
