@@ -77,7 +77,7 @@ from tsstudio.store.results_index import (
 
 REFRESH_DEBOUNCE_MS = 400
 LEAD_KEYS = 4  # key columns before the metrics (those that tell the rows apart); the other differing keys follow them
-KEY_COLUMN_MAX_PX = 112
+KEY_COLUMN_MAX_PX = 104
 METRIC_HEADERS = {"test_mse_time": "mse time", "test_mse_stft": "mse stft", "svm_accuracy": "svm",
                   "knn_accuracy": "knn", "cas_accuracy": "cas", "is_mean": "IS", "perplexity": "perplexity"}
 """Short headers of the usual metrics (as in the runs list), so the columns are as wide as their numbers; the
@@ -449,13 +449,13 @@ class ResultsView(QWidget):
         body.addWidget(right)
         body.setStretchFactor(0, 0)
         body.setStretchFactor(1, 1)
-        body.setSizes([176, 1100])
+        body.setSizes([200, 1100])
         outer.addWidget(body, 1)
         self._update_actions()
 
     def _build_controls(self) -> QWidget:
         tabs = QTabWidget()
-        tabs.setMinimumWidth(176)
+        tabs.setMinimumWidth(200)
         tabs.setMaximumWidth(340)
 
         group_page = QWidget()
