@@ -339,3 +339,16 @@ def test_a_new_index_result_refreshes_what_the_view_derived_from_the_old_rows(qt
     assert "fid" in view.metric_names() and "prior.variant" in view.key_names()
     assert "prior.variant" in view.group_by() and view.model.rowCount() == 7
     assert view.shutdown(20000)
+
+
+def test_a_hidden_view_defers_refreshing_until_it_is_shown(qtbot, runs):
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.folder = runs
+    view._schedule_refresh()  # e.g. a run file changed while the tab is not shown
+    assert view._dirty and not view._refresh_timer.isActive() and view._last is None
+    with qtbot.waitSignal(view.indexedSignal, timeout=WAIT_MS):
+        view.show()  # showing it indexes once
+    assert not view._dirty and len(view.rows) == 4
+    assert sorted(view.watcher.directories()) == sorted([str(runs), str(runs / "k16")])
+    assert view.shutdown(20000)

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 # isort: off
-from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,6 +34,7 @@ import pyqtgraph as pg
 
 from tsstudio.gui.exploration_worker import CurveSet, CurvesRequest, ExplorationService, IndexResult
 from tsstudio.gui.theme import CURVE_COLORS, PLOT_COLORS, style_plot
+from tsstudio.gui.views.workspace_follow import FollowsWorkspace
 from tsstudio.gui.widgets.check_list import CheckList
 from tsstudio.gui.widgets.legend_row import fit_legend, legend_above
 
@@ -50,7 +50,7 @@ def _color(i: int) -> Any:
     return pg.mkColor(CURVE_COLORS[i % len(CURVE_COLORS)])
 
 
-class CurvesView(QWidget):
+class CurvesView(FollowsWorkspace, QWidget):
     """Overlay a metric of the ticked runs; `drawn` after every redraw."""
 
     drawn = Signal()
@@ -74,21 +74,10 @@ class CurvesView(QWidget):
         self._build()
         self._read_timer = QTimer(self, singleShot=True, interval=READ_DEBOUNCE_MS)
         self._read_timer.timeout.connect(self.read_curves)
-        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DEBOUNCE_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
-        self.watcher = QFileSystemWatcher(self)
-        self.watcher.directoryChanged.connect(lambda _p: self._schedule_refresh())
+        self.follow_workspace(controller, REFRESH_DEBOUNCE_MS)
         self.service.indexed.connect(self._on_indexed)
         self.service.curvesRead.connect(self._on_curves)
         self.service.failed.connect(self._on_failed)
-        if controller is not None:
-            if hasattr(controller, "workspaceChanged"):
-                controller.workspaceChanged.connect(self.set_folder)
-            if hasattr(controller, "runsChanged"):
-                controller.runsChanged.connect(self._schedule_refresh)
-        app = QGuiApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -194,22 +183,11 @@ class CurvesView(QWidget):
             self.refresh()
         self._schedule_read()
 
-    def _schedule_refresh(self) -> None:
-        self._dirty = True
-        if self.isVisible():
-            self._refresh_timer.start()
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt naming)
-        super().showEvent(event)
-        if self._dirty:
-            self.refresh()
-
     def refresh(self) -> bool:
         """List the folder's runs on the worker (from the cached index); False without a folder."""
         if self.folder is None:
             return False
-        self._dirty = False
-        self._refresh_timer.stop()
+        self._refreshing()
         self.service.index(str(self.folder))
         return True
 
@@ -232,10 +210,7 @@ class CurvesView(QWidget):
             ticked = {k for k, p in paths.items() if os.path.realpath(p) in self._pending_show}
             self._pending_show, reread = None, True
         self.run_list.set_entries(list(paths), ticked & set(paths), tooltips=tips)
-        dirs = [str(root), *(str(p) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith("."))]
-        if self.watcher.directories():
-            self.watcher.removePaths(self.watcher.directories())
-        self.watcher.addPaths(dirs[:256])
+        self.watch_folder(root)
         self.indexedSignal.emit(result)
         if reread:
             self.read_curves()

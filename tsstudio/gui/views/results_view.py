@@ -19,12 +19,10 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QFileSystemWatcher,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QBrush, QColor, QDoubleValidator, QFont, QGuiApplication, QKeySequence
@@ -50,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.exploration_worker import ExplorationService, IndexResult
+from tsstudio.gui.views.workspace_follow import FollowsWorkspace
 from tsstudio.gui.widgets.check_list import CheckList
 from tsstudio.store.results_filters import RowFilter, distinct_values, filter_rows, is_numeric_key, value_text
 from tsstudio.store.results_index import (
@@ -345,7 +344,7 @@ class ResultsProxy(QSortFilterProxyModel):
         return ranks[a] < ranks[b]
 
 
-class ResultsView(QWidget):
+class ResultsView(FollowsWorkspace, QWidget):
     """The workspace's results table; `shown` after each rebuild, `curvesRequested(paths)` for the Curves view."""
 
     shown = Signal()
@@ -372,20 +371,9 @@ class ResultsView(QWidget):
         self._facts: dict[str, Any] = {}  # what the view derives from `rows`, once per index result
         self._facts_of: list[ResultRow] | None = None
         self._build()
-        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DEBOUNCE_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
-        self.watcher = QFileSystemWatcher(self)
-        self.watcher.directoryChanged.connect(lambda _p: self._schedule_refresh())
+        self.follow_workspace(controller, REFRESH_DEBOUNCE_MS)
         self.service.indexed.connect(self._on_indexed)
         self.service.failed.connect(self._on_failed)
-        if controller is not None:
-            if hasattr(controller, "workspaceChanged"):
-                controller.workspaceChanged.connect(self.set_folder)
-            if hasattr(controller, "runsChanged"):
-                controller.runsChanged.connect(self._schedule_refresh)
-        app = QGuiApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -578,33 +566,15 @@ class ResultsView(QWidget):
         if self.isVisible():
             self.refresh()
 
-    def _schedule_refresh(self) -> None:
-        self._dirty = True
-        if self.isVisible():
-            self._refresh_timer.start()
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt naming)
-        super().showEvent(event)
-        if self._dirty:
-            self.refresh()
-
     def refresh(self) -> bool:
         """Index the folder on the worker (unchanged run files come from the cached index); False without a folder."""
         if self.folder is None:
             self._say("No workspace folder to index.", error=True)
             return False
-        self._dirty = False
-        self._refresh_timer.stop()
+        self._refreshing()
         self.summary.setText(f"Indexing {self.folder}…")
         self.service.index(str(self.folder))
         return True
-
-    def _watch(self, folder: Path) -> None:
-        dirs = [str(folder), *(str(p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith("."))]
-        old = self.watcher.directories()
-        if old:
-            self.watcher.removePaths(old)
-        self.watcher.addPaths(dirs[:256])
 
     def _on_indexed(self, result: IndexResult) -> None:
         if self.folder is None or Path(result.folder) != self.folder:
@@ -613,7 +583,7 @@ class ResultsView(QWidget):
         self.rows = result.rows
         self._single = {}
         with contextlib.suppress(OSError):  # a folder that vanished: the next refresh says so
-            self._watch(self.folder)
+            self.watch_folder(self.folder)
         self._refresh_choices()
         self.rebuild()
         bad = [r for r in self.rows if r.error is not None]
