@@ -105,3 +105,17 @@ def test_generation_and_token_export_files_get_their_own_kind_and_facts(runs: Pa
     assert "seed 3" in generated.facts["settings"]
     assert generated.dataset == "CBF"  # from the prior run it came from
     assert summarize(tmp_path / "gen.h5").facts == generated.facts
+
+
+def test_a_generation_file_names_its_class_by_the_dataset_s_label(runs: Path, tmp_path: Path) -> None:
+    import h5py
+
+    prior = shutil.copy(runs / "prior.h5", tmp_path / "prior.h5")
+    with h5py.File(prior, "r+") as f:  # a dataset whose labels are not the class ids (ECG5000: 1..5)
+        f.attrs["class_labels"] = '["1", "2", "3"]'
+    gen = sample_prior(Path(prior), 3, class_id=1, seed=0)
+    write_generations(tmp_path / "gen.h5", gen, 512)
+    assert summarize(tmp_path / "gen.h5").facts["class"] == "2"
+    with h5py.File(prior, "r+") as f:  # a prior written before runs recorded their labels: said as an id
+        del f.attrs["class_labels"]
+    assert summarize(tmp_path / "gen.h5").facts["class"] == "id 1"

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from tsstudio.cli.main import main
+from tsstudio.errors import TsstudioError
 from tsstudio.store import RunFile, write_evaluation
-from tsstudio.store.curves import curve_stats, group_by_seed, group_curves, group_labels, read_run_curve
+from tsstudio.store.curves import RunCurve, curve_stats, group_by_seed, group_curves, group_labels, read_run_curve
 from tsstudio.store.results_index import (
     INDEX_NAME,
     best_per_metric,
@@ -145,11 +146,12 @@ def test_csv_and_markdown_export(workspace, tmp_path_factory):
     assert [r["quantizer.codebook_size"] for r in rows] == ["16", "32"] and [r["n"] for r in rows] == ["1", "2"]
     assert float(rows[1]["svm_accuracy_mean"]) == pytest.approx(0.7)
     assert float(rows[1]["svm_accuracy_std"]) == pytest.approx(statistics.stdev([0.6, 0.8]))
+    assert rows[0]["svm_accuracy_std"] == "" and rows[0]["svm_accuracy_n"] == "1"  # one run has no std
     assert rows[1]["svm_accuracy_best"] == "1" and rows[0]["test_mse_time_best"] == "1"
     assert float(rows[1]["svm_accuracy_minus_baseline"]) == pytest.approx(0.2)
     md = table_markdown(table).splitlines()
     assert md[0] == "| quantizer.codebook_size | n | svm_accuracy ↑ | test_mse_time ↓ |"
-    assert md[2] == "| 16 | 1 (baseline) | 0.5000 ± 0.0000 | **0.4000 ± 0.0000** |"
+    assert md[2] == "| 16 | 1 (baseline) | 0.5000 | **0.4000** |"  # one run: its value, no "± 0"
     assert md[3].startswith("| 32 | 2 | **0.7000 ± 0.1414** (+0.2000) | 0.8000 ± 0.1414 (+0.4000)")
     out = tmp_path_factory.mktemp("export") / "t.md"
     write_table(table, out, "markdown")
@@ -169,6 +171,7 @@ def test_cli_results_prints_and_writes_the_grouped_table(workspace, tmp_path, ca
     assert lines[0].split()[:3] == ["#", "quantizer.codebook_size", "n"]
     assert lines[1].split()[1:3] == ["16", "1"] and lines[2].split()[1:3] == ["32", "2"]
     assert "0.7000 ± 0.1414 *" in lines[2]
+    assert "±" not in lines[1] and "0.5000" in lines[1].split()  # the group of one: the value alone
     assert len(list(csv.DictReader(out_csv.open()))) == 2
     out_md = tmp_path / "table.md"
     assert main(["results", str(workspace), "--markdown", str(out_md)]) == 0
@@ -211,10 +214,30 @@ def test_curve_statistics_carry_the_epoch_of_each_step_and_groups_get_labels_tha
     curves = [read_run_curve(p, "loss") for p in paths]
     groups = group_curves(curves)
     assert [[c.path for c in g] for g in groups] == [[paths[0], paths[2]], [paths[1]]]
-    assert group_labels(groups) == ["codebook_size=32 (seeds 1, 2)", "codebook_size=16 (seed 1)"]
+    # readable: dataset · preset, then the key that tells the groups apart, and the group's size
+    assert group_labels(groups) == ["CBF · regular · codebook_size=32 (n=2)", "CBF · regular · codebook_size=16 (n=1)"]
     missing = read_run_curve(paths[0], "no_such_metric")
     assert len(missing.steps) == 0 and "loss" in missing.metric_names
     assert len(curve_stats(paths[:1], "no_such_metric").steps) == 0
+
+
+def _curve(dataset: str, preset: str, seed: int, methods: tuple) -> RunCurve:
+    empty = np.zeros(0)
+    config = {"data.dataset": dataset, "augmentations.methods": methods, "trainer.seed": seed}
+    return RunCurve(Path(f"{dataset}-{preset}-s{seed}.h5"), "tokenizer", dataset, seed, config, [], "loss",
+                    empty.astype(np.int64), empty, empty, preset)
+
+
+def test_group_labels_read_as_dataset_and_preset_never_as_a_python_tuple():
+    curves = [_curve(d, p, s, m) for d in ("ECG5000", "GunPoint")
+              for p, m in (("regular", ()), ("barlowtwins-slice", ("slice_and_shuffle",))) for s in (1, 2)]
+    labels = group_labels(group_curves(curves))
+    assert labels == ["ECG5000 · regular (n=2)", "ECG5000 · barlowtwins-slice (n=2)",
+                      "GunPoint · regular (n=2)", "GunPoint · barlowtwins-slice (n=2)"]
+    # groups that dataset and preset do not tell apart: the differing key, its value as the table shows it
+    same_preset = [_curve("ECG5000", "custom", 1, ()), _curve("ECG5000", "custom", 1, ("slice_and_shuffle",))]
+    assert group_labels(group_curves(same_preset)) == ["ECG5000 · custom · methods=[] (n=1)",
+                                                       "ECG5000 · custom · methods=[slice_and_shuffle] (n=1)"]
 
 
 def test_a_running_run_is_listed_but_never_cached(tmp_path):
@@ -243,3 +266,19 @@ def test_the_parser_of_the_new_commands_imports_no_heavy_module():
             "print(sorted(m for m in ('torch', 'h5py', 'numpy', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_grouping_reads_identity_config_and_metric_keys_and_freezes_unhashable_values(tmp_path):
+    from tsstudio.store.results_index import ResultRow
+
+    rows = [ResultRow(tmp_path / f"r{i}.h5", f"r{i}", "tokenizer", "finished", "CBF", "regular", i, 1,
+                      {"augmentations.methods": ["slice_and_shuffle"] if i % 2 else [], "trainer.seed": i},
+                      {"svm_accuracy": 0.5 + i / 10}) for i in range(4)]
+    groups = group_rows(rows, ["dataset", "augmentations.methods"])
+    by_methods = {g.values["augmentations.methods"]: g for g in groups}  # lists frozen to tuples
+    assert set(by_methods) == {(), ("slice_and_shuffle",)} and {g.values["dataset"] for g in groups} == {"CBF"}
+    assert sorted(r.name for r in by_methods[()].rows) == ["r0", "r2"]
+    assert sorted(r.name for r in by_methods[("slice_and_shuffle",)].rows) == ["r1", "r3"]
+    assert by_methods[("slice_and_shuffle",)].stats["svm_accuracy"].mean == pytest.approx(0.7)
+    with pytest.raises(TsstudioError, match="--group-by nope: no run has this key"):
+        group_rows(rows, ["nope"])

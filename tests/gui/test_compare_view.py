@@ -211,5 +211,38 @@ def test_the_runs_list_menu_opens_a_tokenizer_run_in_the_compare_tab(qtbot, runs
         assert window.tabs.currentWidget() is window.compare_view
         assert window.compare_view.picker_a.path() == str(runs[1].resolve())
         assert not window.compare_view.service.busy  # run B is the user's to pick
+        assert window.codebook_view.service is window.compare_view.service  # one worker: probes computed once
     finally:
         window.close()
+
+
+def test_compare_then_codebook_on_one_service_computes_each_runs_probes_once(qtbot, runs):
+    from tsstudio.gui.compare_worker import ExplorationService
+    from tsstudio.gui.views.codebook_view import CodebookView
+    from tsstudio.gui.widgets.legend_row import legend_clear_of_data
+
+    a, b, _other = runs
+    service = ExplorationService()
+    compare, codebook = CompareView(service=service), CodebookView(service=service)
+    for v in (compare, codebook):
+        qtbot.addWidget(v)
+        v.resize(1366, 768)
+    compare.show()
+    try:
+        _compare(qtbot, compare, a, b)
+        assert service.probe_computations == 2  # A's and B's features, each once
+        probes = {"a": compare.result.comparison.a.probes, "b": compare.result.comparison.b.probes}
+        assert set(probes["a"]) == {"svm_accuracy", "knn_accuracy"}
+        # the legend sits above the time plot's data: it hides no part of curve B
+        qtbot.wait(50)
+        assert legend_clear_of_data(compare.time_plot.getPlotItem())
+        codebook.show()
+        with qtbot.waitSignal(service.projected, timeout=WAIT_MS):
+            assert codebook.open_run(a)
+        assert codebook.set_run_b(b)
+        qtbot.waitUntil(lambda: "b" in codebook.projections and not service.busy, timeout=WAIT_MS)
+        assert service.probe_computations == 2  # the Codebook reused them: no second fit
+        for side in ("a", "b"):
+            assert codebook.projections[side].probes == probes[side]
+    finally:
+        assert compare.shutdown(60000) and codebook.shutdown(60000)

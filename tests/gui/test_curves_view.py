@@ -133,3 +133,26 @@ def test_the_results_tab_sends_a_rows_runs_to_the_curves_tab(qtbot, runs):
     assert window.curves_view.run_list.checked() == ["k16/k16-s1.h5", "k16/k16-s2.h5"]
     assert len(window.curves_view.run_items) == 2
     window.close()
+
+
+def test_the_legend_names_seed_groups_readably_with_swatches_above_the_curves(qtbot, view, runs):
+    from tsstudio.gui.widgets.legend_row import legend_clear_of_data
+
+    tick(qtbot, view, view.run_keys(), "loss")
+    view.set_grouping(True, "minmax")
+    qtbot.wait(50)
+    entries = [(sample, label.text) for sample, label in view.legend.items]
+    assert [text for _s, text in entries] == ["CBF · regular · codebook_size=16 (n=2)",
+                                              "CBF · regular · codebook_size=8 (n=2)"]
+    for (sample, _text), line in zip(entries, view.mean_items):
+        assert sample.item is line and sample.isVisible()  # each entry shows its line's colour swatch
+        assert sample.item.opts["pen"].color() == line.opts["pen"].color()
+        assert sample.boundingRect().width() > 0
+    assert view.legend.isVisible() and legend_clear_of_data(view.plot.getPlotItem())
+    view.set_grouping(False)
+    qtbot.wait(50)  # the plot's layout settles on the event loop
+    assert [label.text for _s, label in view.legend.items] == ["k16-s1", "k16-s2", "k8-s1", "k8-s2"]
+    assert legend_clear_of_data(view.plot.getPlotItem())  # four entries in two rows: the row grows with them
+    view.run_list.set_checked([])
+    qtbot.waitUntil(lambda: view.curves is None, timeout=WAIT_MS)
+    assert not view.legend.isVisible() and view.plot.getPlotItem().layout.rowMinimumHeight(0) == 0

@@ -248,3 +248,25 @@ def test_runs_table_copies_and_exports_as_csv(qtbot, workspace, trained, tmp_pat
     from PySide6.QtWidgets import QApplication
 
     assert QApplication.clipboard().text() == runs.table_csv()
+
+
+def test_a_prior_s_evaluation_options_are_asked_and_used(qtbot, workspace, trained) -> None:  # noqa: ANN001
+    from tsstudio.gui.background_jobs import PRIOR_EVAL_DEFAULTS
+    from tsstudio.gui.widgets.prior_eval_dialog import PriorEvalDialog
+
+    run = Path(shutil.copy(trained / "prior.h5", workspace / "prior.h5"))
+    runs = _runs_view(qtbot, workspace)
+    runs.ask_evaluate([run])
+    [dialog] = [d for d in runs.findChildren(PriorEvalDialog) if d.isVisible()]
+    assert dialog.options() == PRIOR_EVAL_DEFAULTS  # as `tsstudio eval` runs it unless told otherwise
+    assert not runs.controller.background_jobs  # nothing starts before the options are confirmed
+    dialog.fcn_epochs.setValue(2)
+    dialog.with_cas.setChecked(False)
+    assert not dialog.cas_epochs.isEnabled()
+    dialog.accept()
+    [job] = runs.controller.background_jobs
+    assert _finish(qtbot, job)[0] == "finished"
+    with RunFile.open(run) as rf:
+        stored = rf.evaluation()
+    assert stored["fcn_epochs"] == 2 and "fcn_test_accuracy" in stored
+    assert not any(key.startswith("cas_accuracy") for key in stored)  # CAS was turned off

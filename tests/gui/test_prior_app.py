@@ -7,7 +7,9 @@ import shutil
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from tsstudio.cli.main import main
@@ -179,7 +181,10 @@ def test_the_training_view_shows_each_kind_s_own_panels(qtbot, workspace: Path, 
     assert len(panels.lr_curve.yData) == 4
     with RunFile.open(prior_run) as run:
         snaps = run.snapshots(last=1)
-    assert (panels.sample_curves[0].yData == snaps["recon"][-1][0]).all()  # the decoded samples, as stored
+    recon = snaps["recon"][-1]
+    first = panels.sample_curves[0].yData  # class 0's samples, NaN-separated, as stored
+    assert np.array_equal(first[: recon.shape[1]], recon[0])
+    assert panels.panel_titles() == ["class 0 (2 samples)", "class 1 (2 samples)", "class 2 (2 samples)"]  # CBF
     assert panels.spec_images[0].image is not None and panels.spec_images[0].image.shape[0] == 5  # n_fft 8: 5 bins
     assert f"step {int(snaps['steps'][-1])}" in panels.samples_title.text
     assert "sample perplexity" in panels.headline.text()
@@ -224,3 +229,25 @@ def test_a_prior_stops_and_resumes_like_a_tokenizer(qtbot, window: MainWindow, w
         assert run.kind == "prior" and run.status == "finished" and run.step == 60
         assert int(run.attrs["resumed_from_step"]) == stopped_at
         assert run.attrs["tokenizer_run"] == str((workspace / "tok.h5").resolve())
+
+
+def test_the_runs_list_shows_a_prior_s_own_validation_loss(qtbot, window: MainWindow, workspace: Path,  # noqa: ANN001
+                                                           prior_run: Path) -> None:
+    from tsstudio.gui.runs_view import COLUMNS
+
+    shutil.copy(prior_run, workspace / "prior.h5")
+    runs = window.runs_view
+    runs.refresh()
+    qtbot.waitUntil(lambda: not runs.is_scanning() and workspace / "prior.h5" in runs.paths(), timeout=10_000)
+    with RunFile.open(prior_run) as run:
+        val_prior_loss = float(run.metric("val_prior_loss")[2][-1])
+    with RunFile.open(workspace / "tok.h5") as run:
+        val_loss = float(run.metric("val_loss")[2][-1])
+    model, col = runs.model, COLUMNS.index("val_loss")
+
+    def shown(name: str) -> str:
+        return model.data(model.index(model.row_of(workspace / name), col))
+
+    assert shown("prior.h5") == f"{val_prior_loss:.4f}"  # the prior's masked-token loss, not an empty cell
+    assert shown("tok.h5") == f"{val_loss:.4f}"  # a tokenizer's reconstruction loss, as before
+    assert "val_prior_loss" in model.headerData(col, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)

@@ -252,3 +252,103 @@ def test_the_view_follows_the_workspace_folder(qtbot, runs, tmp_path):
         assert [r.name for r in v.rows] == ["only"] and v.folder == other.resolve()
     finally:
         assert v.shutdown(20000)
+
+
+def test_a_group_of_one_shows_its_value_alone_in_the_table_and_its_exports(qtbot, view, runs):
+    index(qtbot, view, runs)
+    values = finals(runs)
+    view.group_mode.setCurrentIndex(view.group_mode.findData("none"))  # every run is a group of one
+    row = view.row_of(name=run_name(8, 1))
+    svm = values[run_name(8, 1)][1]["svm_accuracy"]
+    assert view.cell(row, "svm_accuracy") == f"{svm:.4f}"  # not "… ± 0.0000"
+    assert view.cell(row, "svm_accuracy", N_ROLE) == 1 and view.cell(row, "n") == "1"
+    assert "±" not in view.markdown_text()
+    exported = list(csv.DictReader(io.StringIO(view.csv_text())))
+    assert {r["svm_accuracy_std"] for r in exported} == {""} and {r["svm_accuracy_n"] for r in exported} == {"1"}
+
+
+def _wide_rows(tmp_path):
+    """Rows like a real workspace: tokenizers and priors on two datasets, many differing configuration keys."""
+    from tsstudio.store.results_index import ResultRow
+
+    rows = []
+    specs = [("ECG5000", "regular", "tokenizer", None), ("ECG5000", "barlowtwins-slice", "tokenizer", None),
+             ("GunPoint", "regular", "tokenizer", None), ("GunPoint", "barlowtwins-slice", "tokenizer", None),
+             ("ECG5000", "maskgit", "prior", "regular"), ("ECG5000", "maskgit", "prior", "token-context"),
+             ("ECG5000", "maskgit", "prior", "learnable-codebook")]
+    for i, (dataset, preset, kind, variant) in enumerate(specs):
+        for seed in (1, 2):
+            ssl = preset == "barlowtwins-slice"
+            config = {"data.dataset": dataset, "preset": preset, "trainer.seed": seed,
+                      "ssl.method": "barlowtwins" if ssl else "none",
+                      "augmentations.methods": ("slice_and_shuffle",) if ssl else ()}
+            if kind == "prior":
+                config.update({"prior.variant": variant, "prior.hidden_dim": 256, "prior.n_layers": 4, "prior.heads": 4})
+            metrics = ({"test_mse_time": 0.1 + i / 100 + seed / 1000, "test_mse_stft": 0.2, "val_loss": 0.3,
+                        "svm_accuracy": 0.9 - i / 100, "knn_accuracy": 0.88, "perplexity": 30.0, "dead_codes": 1.0}
+                       if kind == "tokenizer" else {"fid": 1.5 + i, "is_mean": 2.0, "cas_accuracy": 0.7})
+            rows.append(ResultRow(tmp_path / f"{dataset}-{preset}-{variant}-s{seed}.h5", f"r{i}-s{seed}", kind,
+                                  "finished", dataset, preset, seed, 150, config, metrics))
+    return rows
+
+
+def test_columns_read_apart_and_the_key_metrics_fit_a_1366_px_window(qtbot, tmp_path):
+    from tsstudio.gui.exploration_worker import IndexResult
+    from tsstudio.gui.views.results_view import SHOWN_METRICS, header_names
+
+    assert header_names(["dataset", "data.dataset", "quantizer.codebook_size"]) == ["dataset", "data.dataset",
+                                                                                   "codebook_size"]
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.resize(1366 - 450, 700)  # the tab's width beside the runs list at 1366 × 768
+    view.show()
+    view.folder = tmp_path
+    view._on_indexed(IndexResult(str(tmp_path), _wide_rows(tmp_path), 14, 0, 0.0))
+    qtbot.wait(50)
+    model, header = view.model, view.view.horizontalHeader()
+    names = model.column_names()
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert len(set(headers)) == len(headers), headers  # no two "dataset" columns
+    assert "data.dataset" not in names  # it repeats the dataset column
+    # the keys that tell the 7 groups apart lead, then n and the key metrics; other differing keys come after
+    assert names[:4] == ["dataset", "preset", "prior.variant", "n"], names
+    assert names[4:9] == [m for m in SHOWN_METRICS], names
+    assert view.model.rowCount() == 7 and {view.cell(r, "n") for r in range(7)} == {"2"}
+    width = view.view.viewport().width()
+    for metric in ("test_mse_time", "svm_accuracy", "knn_accuracy"):  # the tokenizers' key metrics, whole
+        col = model.column_of(metric)
+        assert header.sectionViewportPosition(col) + header.sectionSize(col) <= width, (metric, width)
+    # any key can still be added from the column chooser
+    view.columns.set_key_checked("prior.hidden_dim", True)
+    assert "prior.hidden_dim" in view.model.column_names()
+    assert view.shutdown(20000)
+
+
+def test_a_new_index_result_refreshes_what_the_view_derived_from_the_old_rows(qtbot, tmp_path):
+    from tsstudio.gui.exploration_worker import IndexResult
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.folder = tmp_path
+    rows = _wide_rows(tmp_path)
+    tokenizers = [r for r in rows if r.kind == "tokenizer"]
+    view._on_indexed(IndexResult(str(tmp_path), tokenizers, 8, 0, 0.0))
+    assert "fid" not in view.metric_names() and "prior.variant" not in view.key_names()
+    assert view.model.rowCount() == 4
+    view._on_indexed(IndexResult(str(tmp_path), rows, 14, 0, 0.0))
+    assert "fid" in view.metric_names() and "prior.variant" in view.key_names()
+    assert "prior.variant" in view.group_by() and view.model.rowCount() == 7
+    assert view.shutdown(20000)
+
+
+def test_a_hidden_view_defers_refreshing_until_it_is_shown(qtbot, runs):
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.folder = runs
+    view._schedule_refresh()  # e.g. a run file changed while the tab is not shown
+    assert view._dirty and not view._refresh_timer.isActive() and view._last is None
+    with qtbot.waitSignal(view.indexedSignal, timeout=WAIT_MS):
+        view.show()  # showing it indexes once
+    assert not view._dirty and len(view.rows) == 4
+    assert sorted(view.watcher.directories()) == sorted([str(runs), str(runs / "k16")])
+    assert view.shutdown(20000)

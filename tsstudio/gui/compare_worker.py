@@ -3,7 +3,9 @@
 Everything that touches torch or a run file runs on one dedicated QThread (started on first use).
 Results are cached on the worker by the identity of the run files (path, size, modification
 time), so asking again for the same comparison, codebook or projection costs a copy, not a model
-pass; a run file that changed is computed afresh. Results reach the UI thread as frozen
+pass; a run file that changed is computed afresh. The main window gives the Compare and Codebook
+views one service, so a run's probe features (pooled latents, SVM and KNN fits) are computed once
+for both: Compare's probe accuracies and the Codebook's projection share them. Results reach the UI thread as frozen
 dataclasses holding fresh numpy copies, and errors as one readable line.
 """
 
@@ -89,6 +91,7 @@ class _Worker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.feature_computations = 0  # probe features computed (pooled latents of both splits and the probe fits)
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> tuple[Any, bool]:
         if key in self._cache:
@@ -117,7 +120,10 @@ class _Worker(QObject):
         from tsstudio.store.run_compare import compare_runs
 
         def compute() -> CompareResult:
-            comparison = compare_runs(path_a, path_b, data_dir=data_dir, device="auto")
+            # The probes come from the features cache the Codebook's projections use too: one fit per run file.
+            comparison = compare_runs(path_a, path_b, data_dir=data_dir, device="auto", with_probes=False)
+            for side, path in ((comparison.a, path_a), (comparison.b, path_b)):
+                side.probes = dict(self._features(path, data_dir).probes)
             sizes = tuple(int(side.config.get("quantizer", {}).get("codebook_size", 0) or 0)
                           for side in (comparison.a, comparison.b))
             labels = self._class_labels(path_a, data_dir)
@@ -152,14 +158,24 @@ class _Worker(QObject):
         result, cached = self._cached(("codebook", file_identity(path), data_dir), compute)
         return replace(_copied(result), cached=cached)
 
+    def _features(self, path: str, data_dir: str | None) -> Any:
+        """What the probes see of a run (`ProbeFeatures`), computed once per run file for Compare and Codebook."""
+        from tsstudio.store.run_codebook import run_probe_features
+
+        def compute() -> Any:
+            self.feature_computations += 1
+            return run_probe_features(path, data_dir, "auto")
+
+        features, _ = self._cached(("features", file_identity(path), data_dir), compute)
+        return features
+
     def _projection(self, path: str, method: str, side: str, data_dir: str | None) -> ProjectionResult:
         from tsstudio.eval.codebook_usage import pca_2d, tsne_2d
-        from tsstudio.store.run_codebook import run_probe_features
 
         if method not in PROJECTIONS:
             raise ValueError(f"unknown projection {method!r}; expected pca or tsne")
         ident = file_identity(path)
-        features, _ = self._cached(("features", ident, data_dir), lambda: run_probe_features(path, data_dir, "auto"))
+        features = self._features(path, data_dir)
 
         def project() -> np.ndarray:
             return pca_2d(features.test) if method == "pca" else tsne_2d(features.test, seed=0)
@@ -227,6 +243,11 @@ class ExplorationService(QObject):
         if self._pending == 1:
             self.busyChanged.emit(True)
         self._request.emit(kind, args)
+
+    @property
+    def probe_computations(self) -> int:
+        """How many times the worker computed a run's probe features (the rest were shared from its cache)."""
+        return 0 if self._worker is None else self._worker.feature_computations
 
     @property
     def busy(self) -> bool:

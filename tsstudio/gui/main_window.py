@@ -28,6 +28,7 @@ from superqt import QElidingLabel  # noqa: E402
 
 from tsstudio.config.schema import RunConfig
 from tsstudio.errors import TsstudioError
+from tsstudio.gui.compare_worker import ExplorationService
 from tsstudio.gui.controller import AppController
 from tsstudio.gui.runs_view import RunsView
 from tsstudio.gui.theme import ThemeManager, repolish
@@ -96,7 +97,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.augment_view, "Augmentations")
         self.tabs.addTab(self._configure_page(), "Configure")
         self.tabs.addTab(self.training_view, "Training")
-        self.compare_view, self.codebook_view = CompareView(self.controller), CodebookView(self.controller)
+        # One exploration worker for both: a run's probe features are computed once for Compare and Codebook.
+        self.exploration = ExplorationService(parent=self)
+        self.compare_view = CompareView(self.controller, service=self.exploration)
+        self.codebook_view = CodebookView(self.controller, service=self.exploration)
         self.tabs.addTab(self.compare_view, "Compare")
         self.tabs.addTab(self.codebook_view, "Codebook")
         self.sampler_view = SamplerView(self.controller)

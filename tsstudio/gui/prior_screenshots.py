@@ -1,10 +1,15 @@
 """Screenshots of a prior run in the app at 1366 × 768, dark and light: Configure with the prior
-run kind, and Training on the finished prior, taken offscreen on small runs trained for the occasion.
+run kind, and Training on the finished prior, taken offscreen on small runs trained for the occasion;
+or, given a prior run made elsewhere (the CLI), its Training view and the Sampler on it with the
+decoding replay half-way.
 
     python -m tsstudio.gui.prior_screenshots [OUTDIR]      (default docs/images)
+    python -m tsstudio.gui.prior_screenshots OUTDIR --prior RUN.h5 --name TAG
 
-Files: `prior-configure.png`, `prior-training.png` (dark) and their `-light` variants.
-Settings and run files go to a temporary folder, so the user's own state is not touched.
+Files: `prior-configure.png`, `prior-training.png` (dark) and their `-light` variants; with
+`--prior`, `prior-training-TAG-dark.png`, `sampler-TAG-dark.png` and their `-light` variants.
+Settings go to a temporary folder and the prior run is copied there (with its tokenizer run, when
+that lies beside it), so neither the user's state nor the given files are touched.
 """
 
 from __future__ import annotations
@@ -28,17 +33,7 @@ PRIOR = {"trainer.max_steps": 400, "trainer.batch_size": 32, "trainer.device": "
 def take_prior_screenshots(outdir: Path, size: tuple[int, int] = SIZE) -> list[Path]:
     """Train a small tokenizer, then a prior on it from the app; save the Configure and Training shots."""
     tmp = Path(tempfile.mkdtemp(prefix="tsstudio-prior-shots-"))
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
-        os.environ[var] = str(tmp / var.lower())
-    from PySide6.QtCore import QSettings  # noqa: I001
-
-    from tsstudio.gui.app import create_app
-
-    app = create_app(["tsstudio-screenshots"])
-    app.setApplicationName("tsstudio-screenshots")  # type: ignore[attr-defined]
-    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
-        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
-
+    app = _isolated_app(tmp)
     from tsstudio.config import apply_overrides, load_preset
     from tsstudio.gui.controller import AppController
     from tsstudio.gui.main_window import MainWindow
@@ -91,9 +86,102 @@ def take_prior_screenshots(outdir: Path, size: tuple[int, int] = SIZE) -> list[P
     return shots
 
 
+def _isolated_app(tmp: Path) -> object:
+    """The app with its settings and caches in `tmp`."""
+    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        os.environ[var] = str(tmp / var.lower())
+    from PySide6.QtCore import QSettings  # noqa: I001
+
+    from tsstudio.gui.app import create_app
+
+    app = create_app(["tsstudio-screenshots"])
+    app.setApplicationName("tsstudio-screenshots")  # type: ignore[attr-defined]
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
+    return app
+
+
+def take_run_screenshots(prior: Path, outdir: Path, tag: str, size: tuple[int, int] = SIZE,
+                         n_samples: int = 12) -> list[Path]:
+    """The Training view of an existing prior run and the Sampler on it (replay at half the steps)."""
+    import shutil
+
+    tmp = Path(tempfile.mkdtemp(prefix="tsstudio-prior-shots-"))
+    app = _isolated_app(tmp)
+    from tsstudio.gui.controller import AppController
+    from tsstudio.gui.main_window import MainWindow
+    from tsstudio.gui.theme import ThemeManager
+    from tsstudio.store import RunFile
+
+    workspace = tmp / "workspace"
+    workspace.mkdir(parents=True)
+    with RunFile.open(prior) as run:
+        tokenizer = Path(str(run.attrs.get("tokenizer_run", "")))
+    copy = Path(shutil.copy(prior, workspace / prior.name))
+    if tokenizer.is_file():
+        shutil.copy(tokenizer, workspace / tokenizer.name)
+    theme = ThemeManager()
+    theme.apply("dark")
+    window = MainWindow(controller=AppController(workspace), theme=theme)
+    window.resize(*size)
+    window.show()
+    from PySide6.QtCore import Qt
+
+    window.resizeDocks([window.runs_dock], [330], Qt.Orientation.Horizontal)  # the views get the room
+    outdir.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+
+    def save(name: str) -> None:
+        for theme_name in ("dark", "light"):
+            theme.apply(theme_name)
+            _pump(app, lambda: False, 0.6)
+            path = outdir / f"{name}-{tag}-{theme_name}.png"
+            window.grab().save(str(path))
+            shots.append(path)
+        theme.apply("dark")
+
+    window.runs_view.refresh()
+    window.runs_view.select_path(copy)
+    window.open_run(str(copy))
+    panels = window.training_view.prior_panels
+    _pump(app, lambda: panels.sample_count() > 0, 60)
+    _pump(app, lambda: False, 1.0)
+    save("prior-training")
+
+    sampler = window.sampler_view
+    if not window.open_in_sampler(str(copy)):
+        raise RuntimeError(sampler.message_text())
+    _pump(app, lambda: sampler.info is not None and not sampler.service.busy, 120)
+    if sampler.info is None:
+        raise RuntimeError(sampler.message_text())
+    shown = [0]
+    sampler.shown.connect(lambda: shown.__setitem__(0, shown[0] + 1))
+    if not sampler.generate(sampler.info.class_labels[0], n=n_samples, seed=1):
+        raise RuntimeError(sampler.message_text())
+    _pump(app, lambda: shown[0] > 0 and not sampler.service.busy, 300)
+    sampler.select(1)
+    sampler.set_step(max(1, sampler.total_steps() // 2))
+    _pump(app, lambda: not sampler.service.busy, 60)
+    _pump(app, lambda: False, 1.0)
+    save("sampler")
+    sampler.shutdown()
+    window.close()
+    return shots
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    for path in take_prior_screenshots(Path(args[0]) if args else Path("docs/images")):
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("outdir", nargs="?", default="docs/images")
+    parser.add_argument("--prior", type=Path, help="an existing prior run: shoot its Training view and the Sampler")
+    parser.add_argument("--name", default="", help="the tag in the file names of --prior's shots (e.g. gunpoint)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.prior is not None:
+        paths = take_run_screenshots(args.prior, Path(args.outdir), args.name or args.prior.stem.lower())
+    else:
+        paths = take_prior_screenshots(Path(args.outdir))
+    for path in paths:
         print(path)
     return 0
 

@@ -55,6 +55,9 @@ COLUMNS = ("name", "status", "kind", "dataset", "preset", "seed", "steps", "val_
            "fid", "is", "cas")
 METRIC_KEYS = {"val_loss": "val_loss", "svm": "svm_accuracy", "knn": "knn_accuracy", "perplexity": "perplexity",
                "fid": "fid", "is": "is_mean", "cas": "cas_accuracy"}  # the last three: a prior's evaluation
+PRIOR_METRIC_KEYS = {"val_loss": "val_prior_loss"}  # a prior's own figure in a column a tokenizer fills too
+COLUMN_TIPS = {"val_loss": "Latest validation loss: a tokenizer's reconstruction loss; a prior's masked-token "
+                           "cross-entropy (val_prior_loss)"}
 RESUMABLE = ("stopped", "interrupted")
 # The sidebar is narrow: these start hidden (the run name already says dataset and preset);
 # the header's context menu shows or hides any column, and the choice is remembered.
@@ -70,6 +73,11 @@ EVALUATION_FIGURES = (("fid", "FID"), ("real_fid_floor", "real-vs-real FID floor
                       ("cas_accuracy", "CAS"), ("fcn_test_accuracy", "FCN test accuracy"),
                       ("svm_accuracy", "SVM probe"), ("knn_accuracy", "kNN probe"), ("test_mse_time", "test MSE (time)"),
                       ("perplexity", "perplexity"))
+
+
+def metric_key(s: RunSummary, col: str) -> str:
+    """The headline figure a metric column shows for run `s` (a prior's val_loss is its val_prior_loss)."""
+    return PRIOR_METRIC_KEYS.get(col, METRIC_KEYS[col]) if s.kind == "prior" else METRIC_KEYS[col]
 
 
 def evaluation_tooltip(s: RunSummary) -> str:
@@ -95,6 +103,8 @@ class RunsModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMN_TIPS.get(COLUMNS[section])
         return None
 
     def summary(self, row: int) -> RunSummary:
@@ -137,7 +147,7 @@ class RunsModel(QAbstractTableModel):
             return "" if s.seed is None else str(s.seed)
         if col == "steps":
             return f"{s.step}/{s.total_steps}" if s.total_steps else str(s.step or "")
-        value = s.headline.get(METRIC_KEYS[col])
+        value = s.headline.get(metric_key(s, col))
         if value is None or not math.isfinite(value):
             return ""
         if col in ("fid", "is"):
@@ -151,7 +161,7 @@ class RunsModel(QAbstractTableModel):
         if col == "steps":
             return s.step
         if col in METRIC_KEYS:
-            value = s.headline.get(METRIC_KEYS[col])
+            value = s.headline.get(metric_key(s, col))
             return float("-inf") if value is None or not math.isfinite(value) else value
         return RunsModel._display(s, col).lower()
 
@@ -677,6 +687,23 @@ class RunsView(QWidget):
             jobs.append(self._start(job))
         return [j for j in jobs if j is not None]
 
+    def _is_prior(self, path: Path) -> bool:
+        summary = self.summary_for(path)
+        return summary is not None and summary.kind == "prior"
+
+    def ask_evaluate(self, paths: list[Path]) -> None:
+        """Evaluate `paths`; when a prior is among them, first ask its options (FCN / CAS epochs, CAS on)."""
+        n_priors = len([p for p in paths if self._is_prior(p) and self.can_evaluate(p)])
+        if not n_priors:
+            self.evaluate(paths)
+            return
+        from tsstudio.gui.widgets.prior_eval_dialog import PriorEvalDialog
+
+        dialog = PriorEvalDialog(n_priors, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.evaluate(paths, **dialog.options()))
+        dialog.open()  # window-modal, not blocking: the event loop (and the jobs) keep running
+
     def export_tokens(self, path: Path, out: str | os.PathLike[str], split: str = "all") -> BackgroundJob | None:
         """Export a tokenizer run's tokens (as `tsstudio export-tokens`) on a job thread."""
         summary = self.summary_for(path)
@@ -715,7 +742,9 @@ class RunsView(QWidget):
         targets = [path, *selected] if path in self.selected_paths() else [path]
         n = len([p for p in targets if self.can_evaluate(p)])
         menu.addSeparator()
-        evaluate = menu.addAction("Evaluate" if n <= 1 else f"Evaluate {n} runs", lambda: self.evaluate(targets))
+        priors = any(self._is_prior(p) and self.can_evaluate(p) for p in targets)
+        label = ("Evaluate" if n <= 1 else f"Evaluate {n} runs") + ("…" if priors else "")
+        evaluate = menu.addAction(label, lambda: self.ask_evaluate(targets))
         evaluate.setEnabled(n > 0)
         evaluate.setToolTip("Tokenizer: reconstruction, probes, codebook · prior: FID, IS, CAS (as tsstudio eval)")
         export = menu.addAction("Export tokens…", lambda: self.ask_export_tokens(path))

@@ -100,6 +100,7 @@ class JobSource:
             cfg = up.started.config
             d.dataset, d.device = up.started.dataset, f"{up.started.device}/{up.started.precision}"
             d.kind = up.started.kind
+            d.class_labels = tuple(up.started.class_labels)
             d.preset = str(cfg.get("preset", ""))
             d.n_fft = int(cfg.get("stft", {}).get("n_fft", 8))
             d.hop_length = int(cfg.get("stft", {}).get("hop_length", 2))
@@ -688,8 +689,9 @@ class TrainingView(QWidget):
             self.series_spin.setRange(0, n - 1)
         i = min(self.series_spin.value(), n - 1)
         x = np.asarray(d.inputs[i], np.float32)
-        label = int(d.labels[i]) if d.labels is not None and len(d.labels) > i else -1
-        of_class = f" (class {label})" if label >= 0 else ""  # unlabelled series (-1) have no class
+        cid = int(d.labels[i]) if d.labels is not None and len(d.labels) > i else None
+        label = "?" if cid is None else d.class_name(cid)
+        of_class = f" (class {label})" if cid is None or cid >= 0 else ""  # unlabelled series (-1): no class
         count = x.shape[0] if x.ndim == 2 else 1
         self.channel_chooser.set_count(count)
         c = min(self.channel_chooser.channel(), count - 1)

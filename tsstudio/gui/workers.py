@@ -88,7 +88,7 @@ class JobUpdate:
 
 
 class _TrainingThread(QThread):
-    """Runs one job's `train_run` call; reports through the job's lock-protected state."""
+    """Runs one job's training call (`TrainingJob.train`); reports through the job's lock-protected state."""
 
     def __init__(self, job: TrainingJob) -> None:
         super().__init__()
@@ -97,22 +97,12 @@ class _TrainingThread(QThread):
     def run(self) -> None:
         import torch
 
-        from tsstudio.sweep.runner import train_run
-
         job = self._job
         if job.resume_state is not None:
             job._load_history()  # before the writer reopens the file
         try:
             torch.set_num_threads(job.threads)
-            trainer = train_run(
-                job.config,
-                job.path,
-                data_dir=job.data_dir,
-                resume_state=job.resume_state,
-                control=job.control,
-                listeners=[job._on_event],
-            )
-            status = str(trainer.status)
+            status = str(job.train().status)
         except BaseException as exc:  # reported to the user as one message; the app stays up
             job._record_failure(readable_error(exc), traceback.format_exc())
             status = "failed"
@@ -236,6 +226,19 @@ class TrainingJob(QObject):
             )
 
     # ------------------------------------------------------------------ worker thread
+    def train(self) -> Any:
+        """The training call, on the worker thread (`train_run`, as `tsstudio train`); returns the trainer."""
+        from tsstudio.sweep.runner import train_run
+
+        return train_run(
+            self.config,
+            self.path,
+            data_dir=self.data_dir,
+            resume_state=self.resume_state,
+            control=self.control,
+            listeners=[self._on_event],
+        )
+
     def _on_event(self, event: Any) -> None:
         """Listener called by the loop on the worker thread: record, never touch widgets."""
         now = time.perf_counter()

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from tsstudio.config.flat import flatten_config
+from tsstudio.store.results_filters import value_text
 from tsstudio.store.results_index import is_noise_key
 from tsstudio.store.runfile import RunFile
 
@@ -60,6 +61,7 @@ class RunCurve:
     steps: np.ndarray  # (K,) int64; empty when the run lacks the metric
     epochs: np.ndarray  # (K,) float64
     values: np.ndarray  # (K,) float64
+    preset: str | None = None
 
     @property
     def group_key(self) -> tuple:
@@ -77,7 +79,7 @@ def read_run_curve(path: str | os.PathLike[str], metric: str) -> RunCurve:
         else:
             steps, epochs, values = np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
         return RunCurve(p, run.kind, run.dataset, run.seed, flatten_config(run.config), list(names), metric,
-                        steps, epochs, values)
+                        steps, epochs, values, run.preset)
 
 
 def group_curves(curves: Iterable[RunCurve]) -> list[list[RunCurve]]:
@@ -88,24 +90,54 @@ def group_curves(curves: Iterable[RunCurve]) -> list[list[RunCurve]]:
     return list(groups.values())
 
 
+LABEL_SEPARATOR = " · "
+LABEL_EXTRA_KEYS = 3  # configuration keys added to a label, at most, when dataset and preset do not tell groups apart
+
+
 def group_labels(groups: list[list[RunCurve]]) -> list[str]:
-    """A short label per seed group: the configuration values that tell the groups apart (`key=value`)."""
+    """A readable label per seed group: `dataset · preset`, then what else tells the groups apart, and `(n=K)`.
+
+    Values read as in the results table (`[slice_and_shuffle]`, never a Python tuple); the
+    configuration keys added are the fewest (greedily, at most `LABEL_EXTRA_KEYS`) that give each
+    group its own label, written `codebook_size=32`.
+    """
     if not groups:
         return []
     firsts = [g[0] for g in groups]
-    idents = [{"dataset": c.dataset, "kind": c.kind, **{k: v for k, v in c.config.items() if not is_noise_key(k)}}
-              for c in firsts]
-    keys = sorted({k for d in idents for k in d})
-    differing = [k for k in keys if len({repr(d.get(k)) for d in idents}) > 1]
+    lead = [[value_text(v) for v in (c.dataset or None, c.preset) if v] for c in firsts]
+    configs = [{k: v for k, v in c.config.items() if not is_noise_key(k)} for c in firsts]
+    keys = sorted({k for d in configs for k in d})
+    columns = {k: [value_text(d.get(k)) for d in configs] for k in keys}
+    kinds = [c.kind for c in firsts]
+    if len(set(kinds)) > 1:
+        lead = [[kind, *parts] for kind, parts in zip(kinds, lead)]
+
+    def distinct(picked: list[str]) -> int:
+        return len({(tuple(lead[i]), *(columns[k][i] for k in picked)) for i in range(len(groups))})
+
+    picked: list[str] = []
+    best = distinct(picked)
+    while best < len(groups) and len(picked) < LABEL_EXTRA_KEYS:
+        candidates = [(distinct([*picked, k]), -i, k) for i, k in enumerate(keys) if k not in picked]
+        if not candidates:
+            break
+        score, _, key = max(candidates)
+        if score <= best:
+            break
+        picked.append(key)
+        best = score
     labels = []
-    for d, group in zip(idents, groups):
-        parts = [f"{k.rsplit('.', 1)[-1]}={d.get(k)}" for k in differing[:3]]
-        if len(differing) > 3:
-            parts.append("…")
-        seeds = sorted(str(c.seed) for c in group)
-        label = ", ".join(parts) or d["dataset"] or group[0].path.stem
-        labels.append(f"{label} (seeds {', '.join(seeds)})" if len(group) > 1 else f"{label} (seed {seeds[0]})")
+    for i, group in enumerate(groups):
+        parts = [*lead[i], *(f"{k.rsplit('.', 1)[-1]}={columns[k][i]}" for k in keys if k in picked)]
+        label = LABEL_SEPARATOR.join(parts) or group[0].path.stem
+        labels.append(f"{label} (n={len(group)})")
     return labels
+
+
+def group_seeds(group: list[RunCurve]) -> str:
+    """The seeds of a group, for a tooltip or caption: `seeds 1, 2` or `seed 1`."""
+    seeds = sorted(str(c.seed) for c in group)
+    return f"seed{'s' if len(seeds) != 1 else ''} {', '.join(seeds)}"
 
 
 def curve_stats(paths: Iterable[str | os.PathLike[str]], metric: str) -> CurveStats:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tsstudio.errors import RunFileError
+from tsstudio.store.class_labels import class_name, run_class_labels
 from tsstudio.store.runfile import RunFile
 
 Series = tuple[np.ndarray, np.ndarray]  # (steps int64, values float64)
@@ -48,6 +49,11 @@ class RunData:
     n_fft: int = 8
     hop_length: int = 2
     message: str = ""
+    class_labels: tuple[str, ...] = ()  # the dataset's label of class id i (empty when unknown)
+
+    def class_name(self, class_id: int) -> str:
+        """What the user calls class `class_id`: the dataset's label, or `id N` when it is unknown."""
+        return class_name(self.class_labels, class_id)
 
     def frozen_copy(self) -> RunData:
         """A copy whose dicts are new (the arrays are never mutated in place, so they are shared)."""
@@ -97,6 +103,7 @@ class RunFollower:
         d, attrs, config = self._data, run.attrs, run.config
         d.dataset, d.preset = run.dataset, run.preset or ""
         d.kind = run.kind
+        d.class_labels = run_class_labels(run)
         d.device = f"{attrs.get('device', '')}/{attrs.get('precision', '')}"
         d.total_steps, d.start_step = run.total_steps, int(attrs.get("start_step", 0) or 0)
         d.n_fft = int(config.get("stft", {}).get("n_fft", 8))

@@ -279,14 +279,25 @@ def group_rows(rows: Sequence[ResultRow], keys: Sequence[str] | None = None) -> 
     """
     good = [r for r in rows if r.error is None]
     keys = list(default_group_keys(good) if keys is None else keys)
-    known = set(known_keys(good)) | {m for r in good for m in r.metrics}
+    configured = {k for r in good for k in r.config}
+    known = configured | set(IDENTITY_KEYS) | {m for r in good for m in r.metrics}
     for key in keys:
         if key not in known:
             sample = ", ".join(known_keys(good)[:12])
             raise TsstudioError(f"--group-by {key}: no run has this key (known keys include: {sample}, ...)")
     buckets: dict[tuple, list[ResultRow]] = {}
+    identity = [k in IDENTITY_KEYS for k in keys]
+    missing = object()
     for row in good:
-        buckets.setdefault(tuple(freeze(row.value(k)) for k in keys), []).append(row)
+        # the hot loop on a large workspace: read the keys directly, freeze only what cannot be hashed
+        config, metrics = row.config, row.metrics
+        values = tuple(getattr(row, k) if ident else (v if (v := config.get(k, missing)) is not missing
+                       else metrics.get(k)) for k, ident in zip(keys, identity))
+        try:
+            hash(values)
+        except TypeError:
+            values = tuple(freeze(v) for v in values)
+        buckets.setdefault(values, []).append(row)
     groups = []
     for values, members in sorted(buckets.items(), key=lambda item: tuple(map(_sort_key, item[0]))):
         names = sorted({m for r in members for m in r.metrics})
@@ -313,6 +324,56 @@ def varying_keys(groups: Sequence[Group]) -> list[str]:
         return []
     keys = list(groups[0].values)
     return [k for k in keys if len({repr(g.values.get(k)) for g in groups}) > 1]
+
+
+def group_value(group: Group, key: str) -> Any:
+    """The group's value of `key`: its grouping value, or its runs' common value (None when they differ)."""
+    if key in group.values:
+        return group.values[key]
+    values = {repr(r.value(key)) for r in group.rows}
+    return group.rows[0].value(key) if len(values) == 1 else None
+
+
+def distinct_columns(groups: Sequence[Group], keys: Sequence[str]) -> list[str]:
+    """`keys` without those that repeat an earlier key's values in every group (`data.dataset` beside `dataset`)."""
+    kept: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for key in keys:
+        column = tuple(repr(group_value(g, key)) for g in groups)
+        if column not in seen:
+            seen.add(column)
+            kept.append(key)
+    return kept
+
+
+READABLE_KEYS = ("name", "kind", "dataset", "preset")
+"""Keys a reader knows a run by: on a tie they tell groups apart before configuration details."""
+
+
+def telling_keys(groups: Sequence[Group], keys: Sequence[str], limit: int = 4) -> list[str]:
+    """A few of `keys` (at most `limit`, in their order) that tell the groups apart, chosen greedily.
+
+    Each pick is the key that splits the groups into the most distinct rows with those already
+    picked (on a tie a `READABLE_KEYS` one, else the earlier key), until every group has its own
+    row or no key helps; so a table can lead with these and still show which row is which.
+    """
+    chosen: list[str] = []
+    columns = {k: [repr(group_value(g, k)) for g in groups] for k in keys}
+
+    def distinct(picked: list[str]) -> int:
+        return len(set(zip(*(columns[k] for k in picked)))) if picked else min(len(groups), 1)
+
+    best = distinct([])
+    while len(chosen) < limit and best < len(groups):
+        scores = [(distinct([*chosen, k]), k in READABLE_KEYS, -i, k) for i, k in enumerate(keys) if k not in chosen]
+        if not scores:
+            break
+        score, _, _, key = max(scores)
+        if score <= best:
+            break
+        chosen.append(key)
+        best = score
+    return [k for k in keys if k in chosen]
 
 
 def best_per_metric(groups: Sequence[Group], metrics: Sequence[str]) -> dict[str, list[int]]:
@@ -407,8 +468,17 @@ def _num(value: float | None, digits: int = 4) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+def stat_text(stat: MetricStat | None, digits: int = 4) -> str:
+    """A metric's cell: `mean ± std` over several runs, the value alone for one run (no made-up ± 0), `-` for none."""
+    if stat is None:
+        return "-"
+    if stat.n == 1:
+        return _num(stat.mean, digits)
+    return f"{_num(stat.mean, digits)} ± {_num(stat.std, digits)}"
+
+
 def table_cells(table: ResultsTable, digits: int = 4) -> tuple[list[str], list[list[str]]]:
-    """Headers and text cells of the table as printed: `mean ± std` per metric, `*` marks the best."""
+    """Headers and text cells of the table as printed: `mean ± std` per metric (one run: its value), `*` marks the best."""
     headers = ["#", *table.key_columns, "n", *table.metrics]
     rows = []
     for i, g in enumerate(table.groups):
@@ -416,7 +486,7 @@ def table_cells(table: ResultsTable, digits: int = 4) -> tuple[list[str], list[l
                  *(_key_cell(g, k) for k in table.key_columns), str(g.n)]
         for m in table.metrics:
             stat = g.stats.get(m)
-            text = "-" if stat is None else f"{_num(stat.mean, digits)} ± {_num(stat.std, digits)}"
+            text = stat_text(stat, digits)
             if i in table.best.get(m, ()):
                 text += " *"
             if table.differences is not None and i != table.baseline:
@@ -429,7 +499,7 @@ def table_cells(table: ResultsTable, digits: int = 4) -> tuple[list[str], list[l
 
 
 def table_csv(table: ResultsTable) -> str:
-    """CSV text: key columns, n, then per metric its mean, std, n, best flag and difference to the baseline."""
+    """CSV text: key columns, n, then per metric its mean, std (empty for one run), n, best flag and minus the baseline."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     header = [*table.key_columns, "n"]
@@ -442,7 +512,8 @@ def table_csv(table: ResultsTable) -> str:
         line: list[Any] = [_key_cell(g, k) for k in table.key_columns] + [g.n]
         for m in table.metrics:
             stat = g.stats.get(m)
-            line += ["", "", 0] if stat is None else [repr(stat.mean), repr(stat.std), stat.n]
+            # one run has no spread: its std is left empty rather than written as 0
+            line += ["", "", 0] if stat is None else [repr(stat.mean), repr(stat.std) if stat.n > 1 else "", stat.n]
             line.append(int(i in table.best.get(m, ())))
             if table.differences is not None:
                 diff = table.differences[i].get(m)
@@ -460,7 +531,7 @@ def table_markdown(table: ResultsTable, digits: int = 4) -> str:
         cells.append(str(g.n) + (" (baseline)" if i == table.baseline else ""))
         for m in table.metrics:
             stat = g.stats.get(m)
-            text = "-" if stat is None else f"{_num(stat.mean, digits)} ± {_num(stat.std, digits)}"
+            text = stat_text(stat, digits)
             if stat is not None and i in table.best.get(m, ()):
                 text = f"**{text}**"
             if table.differences is not None and i != table.baseline and table.differences[i].get(m) is not None:

@@ -528,6 +528,7 @@ class RunFileWriter:
             "n_test": int(ev.n_test),
             "length": int(ev.length),
             "n_classes": int(ev.n_classes),
+            "class_labels": _to_json(list(ev.class_labels)),
             "steps_per_epoch": int(ev.steps_per_epoch),
             "total_steps": int(ev.total_steps),
             "start_step": int(ev.start_step),
@@ -1261,6 +1262,11 @@ class RunFile:
             if isinstance(ds, h5py.Dataset):
                 out[key] = ds[()]
         return out
+
+    def evaluation_scalars(self) -> dict[str, Any]:
+        """The scalar results of `evaluation()` alone (attributes only: cheap for listings and sweep status)."""
+        g = self._f.get("evaluation")
+        return {key: _py(value) for key, value in g.attrs.items()} if isinstance(g, h5py.Group) else {}
 
 
 def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:

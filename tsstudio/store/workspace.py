@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from tsstudio.errors import RunFileError
+from tsstudio.store.class_labels import class_name, recorded_class_labels
 from tsstudio.store.runfile import RunFile
 
-HEADLINE_METRICS = ("val_loss", "svm_accuracy", "knn_accuracy", "perplexity")
+HEADLINE_METRICS = ("val_loss", "val_prior_loss", "svm_accuracy", "knn_accuracy", "perplexity")
 """Metrics shown in a run list: their latest values, overridden by stored evaluation results."""
 
 
@@ -46,15 +47,15 @@ FILE_KINDS = ("generation", "export")
 """Kinds of tsstudio files that are not runs: listed apart, with their own facts."""
 
 
-def _prior_dataset(prior_run: Path) -> str:
-    """The dataset of the prior run a generation file came from ('' when that run is gone)."""
+def _prior_facts(prior_run: Path) -> tuple[str, tuple[str, ...]]:
+    """(dataset, class labels) of the prior run a generation file came from (empty when that run is gone)."""
     import h5py
 
     try:
         with h5py.File(prior_run, "r") as f:
-            return str(f.attrs.get("dataset", ""))
+            return str(f.attrs.get("dataset", "")), recorded_class_labels(f.attrs)
     except (OSError, ValueError):
-        return ""
+        return "", ()
 
 
 def _file_facts(path: Path, kind: str) -> tuple[dict[str, str], str]:
@@ -69,9 +70,10 @@ def _file_facts(path: Path, kind: str) -> tuple[dict[str, str], str]:
             settings = json.loads(attrs.get("settings", "{}"))
             series = f["series"]
             klass = int(settings.get("class", -1))
+            dataset, labels = _prior_facts(Path(str(settings.get("prior_run", ""))))
             facts = {
                 "prior": Path(str(settings.get("prior_run", ""))).stem,
-                "class": "any (unconditional)" if klass < 0 else str(klass),
+                "class": "any (unconditional)" if klass < 0 else class_name(labels, klass),
                 "N": str(series.shape[0]),
                 "length": str(series.shape[1]) if series.ndim > 1 else "",
                 "settings": ", ".join(
@@ -81,7 +83,7 @@ def _file_facts(path: Path, kind: str) -> tuple[dict[str, str], str]:
                 ),
                 "steps recorded": "yes" if "steps" in f else "no",
             }
-            return facts, _prior_dataset(Path(str(settings.get("prior_run", ""))))
+            return facts, dataset
         splits = [name for name in ("train", "test") if name in f and "tokens" in f[name]]
         grid = attrs.get("token_grid")
         facts = {

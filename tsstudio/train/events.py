@@ -37,6 +37,7 @@ class RunStarted:
     device: str
     precision: str
     parameters: int
+    class_labels: tuple[str, ...] = ()  # the dataset's label of class id i at index i
     n_channels: int = 1  # channels C of the series
     data_mean: tuple[float, ...] = ()  # the dataset's scaling mean per channel (one value when univariate)
     data_std: tuple[float, ...] = ()  # its scaling std per channel

@@ -165,6 +165,7 @@ class TrainingLoop(ABC):
             device=str(self.device),
             precision=precision_name(self.dtype),
             parameters=parameters,
+            class_labels=tuple(str(c) for c in dataset.class_labels),
         )
 
     # -- public -----------------------------------------------------------------------------

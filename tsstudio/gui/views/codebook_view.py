@@ -41,6 +41,7 @@ from tsstudio.gui.theme import PLOT_COLORS, style_plot
 from tsstudio.gui.views.compare_view import restyle_colorbar, restyle_legend
 from tsstudio.gui.widgets.caption import captioned, set_caption
 from tsstudio.gui.widgets.code_highlight import HIGHLIGHT_COLORS, CodeSpectrogram, CodeTokenGrid
+from tsstudio.gui.widgets.legend_row import fit_legend, legend_above
 from tsstudio.gui.widgets.run_picker import RunPicker
 from tsstudio.gui.widgets.token_grid import code_palette
 
@@ -48,6 +49,7 @@ SPLIT_COLORS = {"train": "#4c9be8", "test": "#f28e2b"}
 DEAD_COLOR = "#e15759"
 TOP_SERIES = 50
 SIMILARITY_COLORMAP = "CET-D1"  # diverging: −1 blue, 0 grey, +1 red
+PROJECTION_LEGEND_COLUMNS = 5  # class entries per legend row above the projections
 
 
 class CodebookView(QWidget):
@@ -123,13 +125,14 @@ class CodebookView(QWidget):
         usage.setLabel("bottom", "code")
         usage.setLabel("left", "share of tokens")
         usage.getAxis("left").enableAutoSIPrefix(False)
-        usage.addLegend(offset=(-4, 4), labelTextSize="8pt", colCount=3)
+        legend_above(usage, columns=3)
         self.bars_train = pg.BarGraphItem(x=[], height=[], width=0.4, brush=SPLIT_COLORS["train"], pen=None, name="train")
         self.bars_test = pg.BarGraphItem(x=[], height=[], width=0.4, brush=SPLIT_COLORS["test"], pen=None, name="test")
         self.dead_marks = pg.ScatterPlotItem(size=9, symbol="x", pen=pg.mkPen(DEAD_COLOR, width=1.5),
                                              brush=pg.mkBrush(DEAD_COLOR), name="dead")
         for item in (self.bars_train, self.bars_test, self.dead_marks):
             usage.addItem(item)
+        fit_legend(usage)
         self.usage_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(HIGHLIGHT_COLORS["dark"], width=1))
         self.usage_line.setVisible(False)
         usage.addItem(self.usage_line)
@@ -205,7 +208,7 @@ class CodebookView(QWidget):
         self.projection_captions: dict[str, QLabel] = {}
         for side in ("a", "b"):
             plot = self._plot()
-            plot.getPlotItem().addLegend(offset=(-4, 4), labelTextSize="8pt", colCount=2)
+            legend_above(plot.getPlotItem(), columns=PROJECTION_LEGEND_COLUMNS)
             self.projection_plots[side] = plot
             self.projection_captions[side] = QLabel(f"Run {side.upper()}: pooled test representations")
             row.addWidget(captioned(plot, self.projection_captions[side]))
@@ -479,6 +482,7 @@ class CodebookView(QWidget):
             item.setData(result.points[members, 0], result.points[members, 1], brush=pg.mkBrush(color))
             if plot.legend is not None:
                 plot.legend.addItem(item, f"class {labels[c] if c < len(labels) else c}")
+        fit_legend(plot)
         plot.autoRange(padding=0.05)
         restyle_legend(plot, self._theme)
         method = "PCA" if result.method == "pca" else "t-SNE"

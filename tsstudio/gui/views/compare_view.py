@@ -43,6 +43,7 @@ from tsstudio.gui.compare_worker import CompareResult, ExplorationService
 from tsstudio.gui.plots import SpectrogramPlot
 from tsstudio.gui.theme import PLOT_COLORS, style_plot
 from tsstudio.gui.widgets.caption import captioned, set_caption
+from tsstudio.gui.widgets.legend_row import fit_legend, legend_above
 from tsstudio.gui.widgets.run_picker import RunPicker
 from tsstudio.gui.widgets.token_grid import TokenGridPlot
 
@@ -87,6 +88,7 @@ class CompareView(QWidget):
         self.controller = controller
         self.service = service or ExplorationService(parent=self)
         self.result: CompareResult | None = None
+        self._comparing = 0  # this view's comparisons queued on the (possibly shared) service
         self._order = np.zeros(0, dtype=np.int64)
         self._position = -1
         self._theme = "dark"
@@ -182,10 +184,11 @@ class CompareView(QWidget):
         split.setChildrenCollapsible(False)
         self.time_plot = pg.PlotWidget()
         self.time_plot.getPlotItem().setMenuEnabled(False)
-        self.time_plot.getPlotItem().addLegend(offset=(-4, 4), labelTextSize="8pt", colCount=3)
+        legend_above(self.time_plot.getPlotItem(), columns=3)  # above the curves: it hides no part of them
         self.curve_input = self.time_plot.plot([], [], name="input")
         self.curve_a = self.time_plot.plot([], [], name="A")
         self.curve_b = self.time_plot.plot([], [], name="B")
+        fit_legend(self.time_plot.getPlotItem())
         self.time_caption = QLabel("Input and reconstructions")
         split.addWidget(captioned(self.time_plot, self.time_caption))
 
@@ -237,13 +240,19 @@ class CompareView(QWidget):
         """The view's current one-line message."""
         return self.message.text()
 
+    @property
+    def comparing(self) -> bool:
+        """True while a comparison this view asked for is queued or running (the service may serve other views)."""
+        return self._comparing > 0
+
     def _update_enabled(self) -> None:
-        busy = self.service.busy
+        busy = self.comparing
         self.compare_button.setEnabled(not busy)
         self.compare_button.setText("Comparing…" if busy else "Compare")
 
     def _on_failed(self, kind: str, message: str) -> None:
         if kind == "compare":
+            self._comparing = max(0, self._comparing - 1)
             text = message[:1].upper() + message[1:] if message.startswith("cannot compare") else f"Cannot compare: {message}"
             self._say(text, error=True)
         self._update_enabled()
@@ -263,10 +272,11 @@ class CompareView(QWidget):
             if not Path(path).is_file():
                 self._say(f"Cannot compare: {label} {path}: no such file", error=True)
                 return False
-        if self.service.busy:
+        if self.comparing:
             self._say("Still working on the last comparison.", error=True)
             return False
         self._say(f"Comparing {Path(a).name} with {Path(b).name} on their test split…")
+        self._comparing += 1
         self.service.compare(a, b)
         self._update_enabled()
         return True
@@ -277,6 +287,7 @@ class CompareView(QWidget):
         self._say(f"Run A: {Path(path).name}. Pick run B and press Compare.")
 
     def _on_compared(self, result: CompareResult) -> None:
+        self._comparing = max(0, self._comparing - 1)
         self.result = result
         comp = result.comparison
         for plot, size in zip((self.tokens_a, self.tokens_b), result.codebook_sizes):

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 # isort: off
-from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,12 +34,15 @@ import pyqtgraph as pg
 
 from tsstudio.gui.exploration_worker import CurveSet, CurvesRequest, ExplorationService, IndexResult
 from tsstudio.gui.theme import CURVE_COLORS, PLOT_COLORS, style_plot
+from tsstudio.gui.views.workspace_follow import FollowsWorkspace
 from tsstudio.gui.widgets.check_list import CheckList
+from tsstudio.gui.widgets.legend_row import fit_legend, legend_above
 
 READ_DEBOUNCE_MS = 150
 REFRESH_DEBOUNCE_MS = 400
 DEFAULT_METRIC = "loss"
 BAND_ALPHA = 45
+LEGEND_COLUMNS = 2
 FEW_POINTS = 24  # curves with at most this many points also get markers (validation and probe metrics)
 
 
@@ -48,7 +50,7 @@ def _color(i: int) -> Any:
     return pg.mkColor(CURVE_COLORS[i % len(CURVE_COLORS)])
 
 
-class CurvesView(QWidget):
+class CurvesView(FollowsWorkspace, QWidget):
     """Overlay a metric of the ticked runs; `drawn` after every redraw."""
 
     drawn = Signal()
@@ -72,21 +74,10 @@ class CurvesView(QWidget):
         self._build()
         self._read_timer = QTimer(self, singleShot=True, interval=READ_DEBOUNCE_MS)
         self._read_timer.timeout.connect(self.read_curves)
-        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DEBOUNCE_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
-        self.watcher = QFileSystemWatcher(self)
-        self.watcher.directoryChanged.connect(lambda _p: self._schedule_refresh())
+        self.follow_workspace(controller, REFRESH_DEBOUNCE_MS)
         self.service.indexed.connect(self._on_indexed)
         self.service.curvesRead.connect(self._on_curves)
         self.service.failed.connect(self._on_failed)
-        if controller is not None:
-            if hasattr(controller, "workspaceChanged"):
-                controller.workspaceChanged.connect(self.set_folder)
-            if hasattr(controller, "runsChanged"):
-                controller.runsChanged.connect(self._schedule_refresh)
-        app = QGuiApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -153,7 +144,7 @@ class CurvesView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.getPlotItem().setMenuEnabled(False)
         self.plot.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
-        self.legend = self.plot.getPlotItem().addLegend(offset=(-6, 6), labelTextSize="8pt")
+        self.legend = legend_above(self.plot.getPlotItem(), columns=LEGEND_COLUMNS)  # above the curves, never on them
         self.plot.setLabel("bottom", "step")
         pl.addWidget(self.plot, 1)
         body.addWidget(right)
@@ -192,22 +183,11 @@ class CurvesView(QWidget):
             self.refresh()
         self._schedule_read()
 
-    def _schedule_refresh(self) -> None:
-        self._dirty = True
-        if self.isVisible():
-            self._refresh_timer.start()
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt naming)
-        super().showEvent(event)
-        if self._dirty:
-            self.refresh()
-
     def refresh(self) -> bool:
         """List the folder's runs on the worker (from the cached index); False without a folder."""
         if self.folder is None:
             return False
-        self._dirty = False
-        self._refresh_timer.stop()
+        self._refreshing()
         self.service.index(str(self.folder))
         return True
 
@@ -230,10 +210,7 @@ class CurvesView(QWidget):
             ticked = {k for k, p in paths.items() if os.path.realpath(p) in self._pending_show}
             self._pending_show, reread = None, True
         self.run_list.set_entries(list(paths), ticked & set(paths), tooltips=tips)
-        dirs = [str(root), *(str(p) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith("."))]
-        if self.watcher.directories():
-            self.watcher.removePaths(self.watcher.directories())
-        self.watcher.addPaths(dirs[:256])
+        self.watch_folder(root)
         self.indexedSignal.emit(result)
         if reread:
             self.read_curves()
@@ -318,6 +295,7 @@ class CurvesView(QWidget):
         for item in [*self.run_items, *self.mean_items, *self.band_items]:
             plot.removeItem(item)
         self.legend.clear()
+        fit_legend(self.plot.getPlotItem())
         self.run_items, self.mean_items, self.band_items = [], [], []
 
     def _line(self, x: np.ndarray, y: np.ndarray, color: Any, name: str, width: float) -> pg.PlotDataItem:
@@ -359,8 +337,7 @@ class CurvesView(QWidget):
                     band = pg.FillBetweenItem(low_curve, high_curve, brush=pg.mkBrush(fill), pen=pg.mkPen(None))
                     self.plot.addItem(band)
                     self.band_items.append(band)
-                self.mean_items.append(self._line(x, stats.mean, color, f"{label} — mean of {len(group)}"
-                                                  if len(group) > 1 else label, 2.0))
+                self.mean_items.append(self._line(x, stats.mean, color, label, 2.0))
                 drawn += 1
         else:
             i = 0
@@ -376,6 +353,7 @@ class CurvesView(QWidget):
         self.legend.setLabelTextColor(fg)
         for _sample, label in self.legend.items:
             label.setText(label.text, color=fg)
+        fit_legend(self.plot.getPlotItem())
         n_runs = sum(len(g) for g in result.groups)
         without = sum(1 for g in result.groups for c in g if not len(c.steps))
         parts = [f"{result.metric} of {n_runs} run{'s' if n_runs != 1 else ''} by {x_kind}"]

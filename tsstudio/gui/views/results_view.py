@@ -19,12 +19,10 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QFileSystemWatcher,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QBrush, QColor, QDoubleValidator, QFont, QGuiApplication, QKeySequence
@@ -50,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.exploration_worker import ExplorationService, IndexResult
+from tsstudio.gui.views.workspace_follow import FollowsWorkspace
 from tsstudio.gui.widgets.check_list import CheckList
 from tsstudio.store.results_filters import RowFilter, distinct_values, filter_rows, is_numeric_key, value_text
 from tsstudio.store.results_index import (
@@ -62,16 +61,29 @@ from tsstudio.store.results_index import (
     best_per_metric,
     config_keys,
     default_group_keys,
+    distinct_columns,
     group_rows,
+    group_value,
     metric_direction,
     run_groups,
+    stat_text,
     table_csv,
     table_markdown,
+    telling_keys,
     varying_keys,
     write_table,
 )
 
 REFRESH_DEBOUNCE_MS = 400
+LEAD_KEYS = 4  # key columns before the metrics (those that tell the rows apart); the other differing keys follow them
+KEY_COLUMN_MAX_PX = 104
+METRIC_HEADERS = {"test_mse_time": "mse time", "test_mse_stft": "mse stft", "svm_accuracy": "svm",
+                  "knn_accuracy": "knn", "cas_accuracy": "cas", "is_mean": "IS", "perplexity": "perplexity"}
+"""Short headers of the usual metrics (as in the runs list), so the columns are as wide as their numbers; the
+header's tooltip names the metric in full."""
+SHOWN_METRICS = ("test_mse_time", "svm_accuracy", "knn_accuracy", "fid", "cas_accuracy")
+"""The metric columns ticked at first (reconstruction, probes; FID and CAS for priors): they fit beside the keys at
+1366 px; every other metric is one tick away in Columns."""
 DIGITS = 4
 GROUP_DEFAULT, GROUP_CUSTOM, GROUP_NONE = "default", "custom", "none"
 
@@ -98,8 +110,27 @@ def _sort_key(value: Any) -> tuple:
     return (1, 0.0, value_text(value))
 
 
+def header_names(names: list[str]) -> list[str]:
+    """Column headers: each key's last part (`codebook_size`), or more of it where two shown columns would read alike."""
+    headers = []
+    for name in names:
+        parts = name.split(".")
+        depth = 1
+        while depth < len(parts):
+            suffix = ".".join(parts[-depth:])
+            if sum(1 for other in names if other == suffix or other.endswith("." + suffix)) <= 1:
+                break
+            depth += 1
+        headers.append(".".join(parts[-depth:]))
+    return headers
+
+
 class ResultsModel(QAbstractTableModel):
-    """A `ResultsTable` as a Qt table: key columns, n, then one `mean ± std` column per metric."""
+    """A `ResultsTable` as a Qt table: the leading key columns, n, one `mean ± std` column per metric, the other keys.
+
+    The last `trailing` key columns of the table are shown after the metrics, so on a narrow
+    screen the keys that tell the rows apart and the metrics come first.
+    """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -107,17 +138,20 @@ class ResultsModel(QAbstractTableModel):
         self.theme = "dark"
         self._sort_keys: dict[int, list[tuple]] = {}  # column → each row's sort key, computed on first sort
         self._sort_ranks: dict[int, list[int]] = {}  # column → each row's ascending position
-        self._n_rows = self._n_keys = 0
-        self._n_cols = 1
+        self._n_rows = 0
+        self._columns: list[tuple[str, str]] = [("n", "n")]  # (kind: key / n / metric, name) per column
+        self._headers: list[str] = ["n"]
 
-    def set_table(self, table: ResultsTable) -> None:
+    def set_table(self, table: ResultsTable, trailing: int = 0) -> None:
         self.beginResetModel()
         self.table = table
         self._sort_keys: dict[int, list[tuple]] = {}
         self._sort_ranks: dict[int, list[int]] = {}
         self._n_rows = len(table.groups)
-        self._n_keys = len(table.key_columns)
-        self._n_cols = self._n_keys + 1 + len(table.metrics)
+        lead = len(table.key_columns) - max(0, min(trailing, len(table.key_columns)))
+        self._columns = [*(("key", k) for k in table.key_columns[:lead]), ("n", "n"),
+                         *(("metric", m) for m in table.metrics), *(("key", k) for k in table.key_columns[lead:])]
+        self._headers = header_names([name for _kind, name in self._columns])
         self.endResetModel()
 
     def set_theme(self, name: str) -> None:
@@ -125,41 +159,40 @@ class ResultsModel(QAbstractTableModel):
         if self.rowCount() and self.columnCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
 
-    # columns: key columns, "n", metrics
     def column_name(self, col: int) -> str:
-        keys = self.table.key_columns
-        if col < len(keys):
-            return keys[col]
-        if col == len(keys):
-            return "n"
-        return self.table.metrics[col - len(keys) - 1]
+        """The key, "n" or metric that column `col` shows."""
+        return self._columns[col][1]
+
+    def column_names(self) -> list[str]:
+        """What every column shows, in display order."""
+        return [name for _kind, name in self._columns]
 
     def column_of(self, name: str) -> int:
         """The column showing `name` (a key, "n" or a metric); -1 when it is not shown."""
-        for col in range(self.columnCount()):
-            if self.column_name(col) == name:
+        for col, (_kind, shown) in enumerate(self._columns):
+            if shown == name:
                 return col
         return -1
 
     def metric_of(self, col: int) -> str | None:
-        offset = self._n_keys + 1
-        return self.table.metrics[col - offset] if col >= offset else None
+        kind, name = self._columns[col]
+        return name if kind == "metric" else None
+
+    def is_n(self, col: int) -> bool:
+        return self._columns[col][0] == "n"
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else self._n_rows
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else self._n_cols
+        return 0 if parent.isValid() else len(self._columns)
 
     def group(self, row: int) -> Group:
         return self.table.groups[row]
 
     def key_value(self, group: Group, key: str) -> Any:
         """The group's value of `key`: its grouping value, or the runs' common value (None when they differ)."""
-        if key in group.values:
-            return group.values[key]
-        values = {repr(r.value(key)) for r in group.rows}
-        return group.rows[0].value(key) if len(values) == 1 else None
+        return group_value(group, key)
 
     def _key_text(self, group: Group, key: str) -> str:
         if key not in group.values and len({repr(r.value(key)) for r in group.rows}) > 1:
@@ -190,7 +223,7 @@ class ResultsModel(QAbstractTableModel):
         if metric is not None:
             stat = g.stats.get(metric)
             return _sort_key(None if stat is None else stat.mean)
-        if col == len(self.table.key_columns):
+        if self.is_n(col):
             return _sort_key(g.n)
         return _sort_key(self.key_value(g, self.column_name(col)))
 
@@ -205,14 +238,15 @@ class ResultsModel(QAbstractTableModel):
         metric = self.metric_of(col)
         base = self.table.baseline
         if metric is None:
-            is_n = col == len(self.table.key_columns)
+            is_n = self.is_n(col)
             if role == Qt.ItemDataRole.DisplayRole:
                 return str(g.n) if is_n else self._key_text(g, self.column_name(col))
             if role == VALUE_ROLE:
                 return g.n if is_n else self.key_value(g, self.column_name(col))
             if role == Qt.ItemDataRole.ToolTipRole:
                 names = ", ".join(r.name for r in g.rows[:12]) + (", …" if g.n > 12 else "")
-                return f"{g.n} run{'s' if g.n != 1 else ''}: {names}"
+                runs = f"{g.n} run{'s' if g.n != 1 else ''}: {names}"
+                return runs if is_n else f"{self.column_name(col)} = {self._key_text(g, self.column_name(col))}\n{runs}"
             if role == Qt.ItemDataRole.TextAlignmentRole and is_n:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if role == Qt.ItemDataRole.BackgroundRole and row == base:
@@ -226,7 +260,7 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if stat is None:
                 return "-"
-            text = f"{_num(stat.mean)} ± {_num(stat.std)}"
+            text = stat_text(stat, DIGITS)
             if stat.n != g.n:
                 text += f" [n={stat.n}]"
             if diff is not None:
@@ -274,7 +308,8 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             name = self.column_name(section)
             arrow = {"lower": " ↓", "higher": " ↑"}.get(metric_direction(name) or "", "")
-            return (name.rsplit(".", 1)[-1] if "." in name else name) + (arrow if self.metric_of(section) else "")
+            metric = self.metric_of(section)
+            return (METRIC_HEADERS.get(metric, metric) + arrow) if metric else self._headers[section]
         if role == Qt.ItemDataRole.ToolTipRole:
             name = self.column_name(section)
             direction = metric_direction(name) if self.metric_of(section) else None
@@ -309,7 +344,7 @@ class ResultsProxy(QSortFilterProxyModel):
         return ranks[a] < ranks[b]
 
 
-class ResultsView(QWidget):
+class ResultsView(FollowsWorkspace, QWidget):
     """The workspace's results table; `shown` after each rebuild, `curvesRequested(paths)` for the Curves view."""
 
     shown = Signal()
@@ -333,21 +368,12 @@ class ResultsView(QWidget):
         self._theme = "dark"
         self._last: IndexResult | None = None
         self._single: dict[int, Group] = {}  # id(row) → the row as a group of one, per index result
+        self._facts: dict[str, Any] = {}  # what the view derives from `rows`, once per index result
+        self._facts_of: list[ResultRow] | None = None
         self._build()
-        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DEBOUNCE_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
-        self.watcher = QFileSystemWatcher(self)
-        self.watcher.directoryChanged.connect(lambda _p: self._schedule_refresh())
+        self.follow_workspace(controller, REFRESH_DEBOUNCE_MS)
         self.service.indexed.connect(self._on_indexed)
         self.service.failed.connect(self._on_failed)
-        if controller is not None:
-            if hasattr(controller, "workspaceChanged"):
-                controller.workspaceChanged.connect(self.set_folder)
-            if hasattr(controller, "runsChanged"):
-                controller.runsChanged.connect(self._schedule_refresh)
-        app = QGuiApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -411,13 +437,13 @@ class ResultsView(QWidget):
         body.addWidget(right)
         body.setStretchFactor(0, 0)
         body.setStretchFactor(1, 1)
-        body.setSizes([225, 1100])
+        body.setSizes([200, 1100])
         outer.addWidget(body, 1)
         self._update_actions()
 
     def _build_controls(self) -> QWidget:
         tabs = QTabWidget()
-        tabs.setMinimumWidth(190)
+        tabs.setMinimumWidth(200)
         tabs.setMaximumWidth(340)
 
         group_page = QWidget()
@@ -540,33 +566,15 @@ class ResultsView(QWidget):
         if self.isVisible():
             self.refresh()
 
-    def _schedule_refresh(self) -> None:
-        self._dirty = True
-        if self.isVisible():
-            self._refresh_timer.start()
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt naming)
-        super().showEvent(event)
-        if self._dirty:
-            self.refresh()
-
     def refresh(self) -> bool:
         """Index the folder on the worker (unchanged run files come from the cached index); False without a folder."""
         if self.folder is None:
             self._say("No workspace folder to index.", error=True)
             return False
-        self._dirty = False
-        self._refresh_timer.stop()
+        self._refreshing()
         self.summary.setText(f"Indexing {self.folder}…")
         self.service.index(str(self.folder))
         return True
-
-    def _watch(self, folder: Path) -> None:
-        dirs = [str(folder), *(str(p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith("."))]
-        old = self.watcher.directories()
-        if old:
-            self.watcher.removePaths(old)
-        self.watcher.addPaths(dirs[:256])
 
     def _on_indexed(self, result: IndexResult) -> None:
         if self.folder is None or Path(result.folder) != self.folder:
@@ -575,7 +583,7 @@ class ResultsView(QWidget):
         self.rows = result.rows
         self._single = {}
         with contextlib.suppress(OSError):  # a folder that vanished: the next refresh says so
-            self._watch(self.folder)
+            self.watch_folder(self.folder)
         self._refresh_choices()
         self.rebuild()
         bad = [r for r in self.rows if r.error is not None]
@@ -590,27 +598,42 @@ class ResultsView(QWidget):
         self.indexedSignal.emit(result)
 
     # ------------------------------------------------------------------ choices (keys, columns, filters)
+    def _derived(self, name: str, compute: Any) -> Any:
+        """What the view derives from the indexed rows (good rows, names, default keys), once per index result."""
+        if self._facts_of is not self.rows:  # a new index result (held, so its identity cannot be reused)
+            self._facts, self._facts_of = {}, self.rows
+        if name not in self._facts:
+            self._facts[name] = compute()
+        return self._facts[name]
+
     def _good_rows(self) -> list[ResultRow]:
-        return [r for r in self.rows if r.error is None]
+        return self._derived("good", lambda: [r for r in self.rows if r.error is None])
 
     def metric_names(self) -> list[str]:
-        """Every final metric any run has: the usual ones first, then the rest alphabetically."""
-        have = {m for r in self._good_rows() for m in r.metrics}
-        return [m for m in DEFAULT_METRICS if m in have] + sorted(have - set(DEFAULT_METRICS))
+        """Every final metric any run has: those shown at first, the other usual ones, then the rest alphabetically."""
+        def compute() -> list[str]:
+            have = {m for r in self._good_rows() for m in r.metrics}
+            usual = list(dict.fromkeys([*SHOWN_METRICS, *DEFAULT_METRICS]))
+            return [m for m in usual if m in have] + sorted(have - set(usual))
+
+        return list(self._derived("metrics", compute))
 
     def key_names(self) -> list[str]:
         """Identity fields and every flattened configuration key."""
-        return list(dict.fromkeys([*IDENTITY_KEYS, *config_keys(self._good_rows())]))
+        return list(self._derived("keys", lambda: list(dict.fromkeys([*IDENTITY_KEYS, *config_keys(self._good_rows())]))))
+
+    def _default_keys(self) -> list[str]:
+        return list(self._derived("default", lambda: default_group_keys(self._good_rows())))
 
     def _refresh_choices(self) -> None:
         rows = self._good_rows()
         keys = self.key_names()
         metrics = self.metric_names()
-        defaults = default_group_keys(rows)
+        defaults = self._default_keys()
         ticked = set(self.group_keys.checked()) if self.group_mode.currentData() == GROUP_CUSTOM else set(defaults)
         self.group_keys.set_entries(keys, ticked & set(keys) or set(defaults))
         if not self._columns_init:
-            shown = [m for m in DEFAULT_METRICS if m in metrics] or metrics[:8]
+            shown = [m for m in SHOWN_METRICS if m in metrics] or metrics[:4]
             self._columns_init = bool(rows)
         else:
             shown = [c for c in self.columns.checked()]
@@ -628,7 +651,7 @@ class ResultsView(QWidget):
         mode = self.group_mode.currentData()
         self.group_keys.setEnabled(mode != GROUP_NONE)
         if mode == GROUP_DEFAULT:
-            self.group_keys.set_checked(default_group_keys(self._good_rows()), emit=False)
+            self.group_keys.set_checked(self._default_keys(), emit=False)
         self._baseline_values = None
         self.rebuild()
 
@@ -715,7 +738,7 @@ class ResultsView(QWidget):
         if mode == GROUP_NONE:
             return None
         if mode == GROUP_DEFAULT:
-            return default_group_keys(self._good_rows())
+            return self._default_keys()
         return self.group_keys.checked()
 
     def rebuild(self) -> None:
@@ -730,8 +753,14 @@ class ResultsView(QWidget):
         checked = self.columns.checked()
         metrics_all = set(self.metric_names())
         metrics = [c for c in checked if c in metrics_all]
-        auto = ["name"] if keys is None else [k for k in varying_keys(groups) if k not in self._user_unticked]
-        key_columns = list(dict.fromkeys([*auto, *(c for c in checked if c not in metrics_all)]))
+        varying = ["name"] if keys is None else [k for k in varying_keys(groups) if k not in self._user_unticked]
+        # Lead with the few keys that tell the rows apart, then n and the metrics, then the other differing keys;
+        # a key repeating another's values (data.dataset beside dataset) is left to the column chooser.
+        auto = distinct_columns(groups, varying)
+        lead = telling_keys(groups, auto, LEAD_KEYS) or auto[:1]
+        chosen = [c for c in checked if c not in metrics_all and c not in varying]
+        trailing = [k for k in auto if k not in lead]
+        key_columns = list(dict.fromkeys([*lead, *chosen, *trailing]))
         if not key_columns and groups:
             key_columns = ["dataset"]
         if self.columns.model.rowCount():
@@ -748,10 +777,18 @@ class ResultsView(QWidget):
                 self._say("The baseline row is no longer in the table (filtered out or regrouped); unpinned.")
         diffs = baseline_differences(groups, baseline, metrics) if baseline is not None else None
         self.table = ResultsTable(groups, key_columns, metrics, best, baseline, diffs)
-        self.model.set_table(self.table)
-        self.view.resizeColumnsToContents()
+        self.model.set_table(self.table, trailing=len([k for k in trailing if k not in chosen]))
+        self._size_columns()
         self._update_actions()
         self.shown.emit()
+
+    def _size_columns(self) -> None:
+        """Widths from the contents, key columns capped (elided, the full value in the tooltip) so the metrics fit."""
+        self.view.resizeColumnsToContents()
+        header = self.view.horizontalHeader()
+        for col in range(self.model.columnCount()):
+            if self.model.metric_of(col) is None and not self.model.is_n(col):
+                header.resizeSection(col, min(header.sectionSize(col), KEY_COLUMN_MAX_PX))
 
     def _run_groups(self, rows: list[ResultRow]) -> list[Group]:
         missing = [r for r in rows if id(r) not in self._single]

@@ -66,6 +66,9 @@ def _is_kind(path: str, kind: str) -> bool:
 
 _CLASS_TIP = "The class to sample (the dataset's class labels), or unconditional"
 _GUIDANCE_TIP = "Classifier-free guidance scale w: ℓ_null + w·(ℓ_cond − ℓ_null); 1 = plain conditional"
+# the caption is the legend: a legend inside this small, dense plot covered the points
+PCA_CAPTION = "PCA: real test (grey) vs generated (▼, class colours)"
+
 
 class SamplerView(QWidget):
     """Sample a prior run and explore the generations; `shown` after each set of generations is drawn."""
@@ -191,16 +194,15 @@ class SamplerView(QWidget):
         self.nearest_real = self.nearest_plot.plot([], [], name="real")
         self.pca_plot = pg.PlotWidget()
         self.pca_plot.getPlotItem().setMenuEnabled(False)
-        self.pca_plot.getPlotItem().addLegend(offset=(-4, 4), labelTextSize="8pt")
         self.pca_real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL_COLOR), name="real test")
         self.pca_gen = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#000000", width=0.5), brush=pg.mkBrush(GENERATED_COLOR),
-                                          symbol="t", name="generated")
+                                          symbol="t")
         self.pca_current = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#ffcc33", width=2), brush=None, symbol="o")
         for item in (self.pca_real, self.pca_gen, self.pca_current):
             self.pca_plot.addItem(item)
         self.nearest_caption = QLabel("Nearest real training series")
         side.addWidget(captioned(self.nearest_plot, self.nearest_caption))
-        side.addWidget(captioned(self.pca_plot, "Real test vs generated (PCA of the series)"))
+        side.addWidget(captioned(self.pca_plot, PCA_CAPTION))
         upper.addWidget(side)
         upper.setSizes([620, 420])
         split.addWidget(upper)

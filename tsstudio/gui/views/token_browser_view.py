@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from tsstudio.gui.datasets_view import run_in_thread
 from tsstudio.gui.theme import CURVE_COLORS, style_plot
 from tsstudio.gui.widgets.token_grid import TokenGridPlot
+from tsstudio.store.class_labels import class_name, recorded_class_labels
 from tsstudio.store.exports import TokenExport, read_token_export
 
 USAGE_TITLE = "code usage in the split (highlighted: the codes of the series shown)"
@@ -172,12 +173,6 @@ class TokenBrowserView(QWidget):
         self.current_code.setOpts(x=codes, height=self._usage[codes], width=0.8)
 
     def _class_text(self, label: int) -> str:
-        """`class 1` and, when the dataset's own label differs from the index, `(label "2")`."""
-        import json
-
-        try:
-            names = json.loads(str(self.export.attrs.get("class_labels", "[]"))) if self.export else []
-        except ValueError:
-            names = []
-        own = names[label] if 0 <= label < len(names) else None
-        return f"class {label}" + (f" (label {own!r})" if own is not None and own != str(label) else "")
+        """`class 2`: the dataset's own label of class id `label` (`class id 1` when the export lacks them)."""
+        names = recorded_class_labels(self.export.attrs) if self.export else ()
+        return f"class {class_name(names, label)}"

@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from tsstudio.gui.plots import class_colors
 
 UNCONDITIONAL_COLOR = "#9aa0a6"
+LEGEND_PX = 44  # height of the class legend over the grid
 MARGIN = 0.06
 
 
@@ -101,7 +102,9 @@ class SeriesGrid(pg.PlotWidget):
             name = "unconditional" if c < 0 else (class_names[int(c)] if class_names and c < len(class_names) else str(c))
             self.legend.addItem(curve, f"class {name}" if c >= 0 else name)
         self._draw_frames()
-        self.plot_item.setRange(xRange=(0, self._cols), yRange=(-self._rows, 0.35 if n else 0), padding=0.01)
+        # room above the first row for the legend (about 44 px), so it never covers a series
+        headroom = max(0.35, LEGEND_PX * self._rows / max(self.height() - LEGEND_PX, 1))
+        self.plot_item.setRange(xRange=(0, self._cols), yRange=(-self._rows, headroom), padding=0.01)
         self.select(min(max(self._current, 0), n - 1), emit=False)
 
     def _draw_frames(self) -> None:
