@@ -219,6 +219,8 @@ def test_sampler_draws_multichannel_generations(qtbot, three_channel_prior: Path
         np.testing.assert_allclose(view.spectrogram.image_data(), stft_magnitude(gen.series[0][0], 8, 2), rtol=1e-5)
         view.set_step(2)
         assert np.isnan(np.asarray(view.step_curve.yData)).sum() == 3
+        for plot in (view.nearest_plot, view.step_plot):
+            assert [label for _, label in plot.getPlotItem().getAxis("left")._tickLevels[0]] == ["ch 1", "ch 2", "ch 3"]
     finally:
         assert view.shutdown(20000)
 
@@ -246,5 +248,7 @@ def test_compare_view_stacks_the_channels_of_both_reconstructions(qtbot, tmp_pat
         for name, curve in view.shown_curves().items():
             assert np.isnan(curve).sum() == 3, name  # three stacked channels per trace
         np.testing.assert_allclose(view.spec_input.image_data(), recon.stft_mag[view.current_series()][0])
+        ticks = view.time_plot.getPlotItem().getAxis("left")._tickLevels
+        assert [label for _, label in ticks[0]] == ["ch 1", "ch 2", "ch 3"]
     finally:
         assert view.shutdown(60_000)

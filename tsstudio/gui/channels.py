@@ -133,3 +133,9 @@ def plot_form(*series: np.ndarray | None) -> tuple[np.ndarray, list[np.ndarray |
     stack = (channel_spacing(np.stack(given)), channel_centres(np.stack(given)))
     xs = one_trace(given[0], *stack)[0]
     return xs, [None if s is None else one_trace(np.asarray(s), *stack)[1] for s in series]
+
+
+def label_stacked(axis: pg.AxisItem, series: np.ndarray, channels: int) -> None:
+    """Channel names on the value axis of a plot whose traces `stacked_traces` / `plot_form` stacked
+    from `series` ((..., C, L)); with one channel the axis keeps its numeric ticks."""
+    label_channels(axis, channels, channel_spacing(series) if channels > 1 else 1.0)

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg
 # isort: on
 
-from tsstudio.gui.channels import stacked_traces
+from tsstudio.gui.channels import label_stacked, stacked_traces
 from tsstudio.gui.compare_worker import CompareResult, ExplorationService
 from tsstudio.gui.plots import SpectrogramPlot
 from tsstudio.gui.theme import PLOT_COLORS, style_plot
@@ -437,6 +437,7 @@ class CompareView(QWidget):
         fg = pg.mkColor(PLOT_COLORS.get(self._theme, PLOT_COLORS["dark"])["foreground"])
         x, shown = np.arange(ra.x.shape[-1]), (ra.x[i], ra.x_hat[i], rb.x_hat[i])
         images = (ra.stft_mag[i], ra.stft_mag_hat[i], rb.stft_mag_hat[i])
+        label_stacked(self.time_plot.getPlotItem().getAxis("left"), np.stack(shown), ra.x.shape[1] if ra.x.ndim == 3 else 1)
         if ra.x.ndim == 3:  # multichannel: channels stacked as offset traces; the |STFT| of channel 1
             x, shown, _ = stacked_traces(np.stack(shown))
             images = tuple(m[0] for m in images)

@@ -38,7 +38,7 @@ import pyqtgraph as pg
 
 from tsstudio.errors import TsstudioError
 from tsstudio.eval.sampling_explore import UNCONDITIONAL, class_id_for, replay_frame
-from tsstudio.gui.channels import first_channel, plot_form, side_by_side
+from tsstudio.gui.channels import first_channel, label_stacked, plot_form, side_by_side
 from tsstudio.gui.plots import SpectrogramPlot, class_colors, stft_magnitude
 from tsstudio.gui.sampling_worker import PriorInfo, SamplerService, SamplingRequest, SamplingResult
 from tsstudio.gui.theme import PLOT_COLORS, style_plot
@@ -523,6 +523,8 @@ class SamplerView(QWidget):
         color = self._series_color(int(gen.classes[i]))
         near = self.result.nearest[i] if self.result.nearest else None
         x, (shown, real) = plot_form(gen.series[i], None if near is None else near.series)  # channels stacked
+        both = np.stack([gen.series[i]] + ([] if near is None else [near.series]))
+        label_stacked(self.nearest_plot.getPlotItem().getAxis("left"), both, gen.series.shape[1] if gen.series.ndim == 3 else 1)
         self.nearest_gen.setData(x, shown, pen=pg.mkPen(color, width=1.5))
         title = "Nearest real training series"
         if near is not None:
@@ -574,6 +576,9 @@ class SamplerView(QWidget):
         colors = PLOT_COLORS.get(self._theme, PLOT_COLORS["dark"])
         steps = gen.step_series[:, i] if gen.step_series is not None else self._step_series.get(i)
         step = None if steps is None or gen.step_tokens is None else steps[k - 1]
+        channels = gen.series.shape[1] if gen.series.ndim == 3 else 1
+        label_stacked(self.step_plot.getPlotItem().getAxis("left"), np.stack([s for s in (gen.series[i], step) if s is not None]),
+                      channels)
         x, (final, step) = plot_form(gen.series[i], step)  # multichannel: channels stacked
         final_color = pg.mkColor(colors["foreground"])
         final_color.setAlpha(90)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSlid
 import pyqtgraph as pg
 # isort: on
 
-from tsstudio.gui.channels import stacked_traces
+from tsstudio.gui.channels import label_stacked, stacked_traces
 from tsstudio.gui.plots import COLORMAP, LogAxis, class_colors, stft_magnitude
 from tsstudio.gui.theme import CURVE_COLORS, style_plot
 from tsstudio.store.follow import RunData, Series
@@ -268,6 +268,7 @@ class PriorPanels(QWidget):
         high = float(max(m.max() for m in mags.values())) or 1.0
         length = samples.shape[-1]
         t = np.arange(length, dtype=np.float64)
+        channels, source = (samples.shape[1] if samples.ndim == 3 else 1), samples
         if samples.ndim == 3:  # multichannel: channels stacked in each time plot, channel 1's |STFT| below
             t, samples, real = stacked_traces(samples, real)
         lo = float(min(np.nanmin(samples[drawn]), np.nanmin(real[drawn]) if real is not None else np.inf))
@@ -286,6 +287,7 @@ class PriorPanels(QWidget):
             count = f" ({len(rows)} samples)" if len(rows) > 1 else ""
             self.time_plots[col].setTitle(f"{name}{count}", size="9pt")
             self.time_plots[col].setYRange(lo, hi, padding=0.05)
+            label_stacked(self.time_plots[col].getAxis("left"), source, channels)
             self.time_plots[col].setXRange(0, length - 1, padding=0.02)
             mag = mags[int(rows[0])]
             freq, frames = mag.shape
