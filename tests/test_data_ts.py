@@ -91,7 +91,9 @@ GOOD = "1,2,3:a\n"
         ("1,2,3:a\n1,x,3:b\n", "Bad_TRAIN.ts:9: value 2: non-numeric value 'x'"),
         ("1,2,3:a\n1,NaN,3:b\n", "Bad_TRAIN.ts:9: value 2: value 'NaN' is NaN (missing values are not supported)"),
         ("1,?,3:a\n", "Bad_TRAIN.ts:8: value 2: missing value '?' (missing values are not supported)"),
-        ("1,2,3:4,5:a\n", "Bad_TRAIN.ts:8: channel 2: series of length 2, but line 8 has length 3 "
+        ("1,2,3:4,5:a\n", "Bad_TRAIN.ts:8: channel 2 has length 2, but channel 1 has length 3 "
+         "(unequal lengths are not supported)"),
+        ("1,2,3:4,5,6:a\n1,2,3:4,5:b\n", "Bad_TRAIN.ts:9: channel 2: series of length 2, but line 8 has length 3 "
          "(unequal lengths are not supported)"),
         ("1,2,3:4,x,6:a\n", "Bad_TRAIN.ts:8: channel 2 value 2: non-numeric value 'x'"),
         ("1,2,3:a\n1,2,3:4,5,6:b\n", "Bad_TRAIN.ts:9: 2 channels, but line 8 has 1 (mismatched channel counts)"),

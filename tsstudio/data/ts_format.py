@@ -90,11 +90,15 @@ def read_ts_split(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
             values = parse_values(path, number, part.split(","), what=what)
             if not numbers and not series:
                 first_length = len(values)
+            elif not numbers:
+                if len(values) != first_length:
+                    raise DataError(f"{path}:{number}: channel {c + 1} has length {len(values)}, but channel 1 has "
+                                    f"length {first_length} (unequal lengths are not supported)")
             elif len(values) != first_length:
                 channel = f"channel {c + 1}: " if channels > 1 else ""
                 raise DataError(
-                    f"{path}:{number}: {channel}series of length {len(values)}, but line {numbers[0] if numbers else number} "
-                    f"has length {first_length} (unequal lengths are not supported)"
+                    f"{path}:{number}: {channel}series of length {len(values)}, but line {numbers[0]} has length "
+                    f"{first_length} (unequal lengths are not supported)"
                 )
             series.append(values)
         rows.append(series)
