@@ -1,0 +1,85 @@
+"""The Sweeps tab: spec editing and errors, the cell grid's colours, and real sweeps launched from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QPalette
+
+from tsstudio.gui.controller import AppController
+from tsstudio.gui.main_window import MainWindow
+from tsstudio.gui.theme import THEMES, ThemeManager, contrast_ratio
+from tsstudio.gui.views.sweeps_view import SweepsView
+from tsstudio.gui.widgets.sweep_grid import STATUSES, cell_background
+
+SCREEN = (1366, 768)
+
+
+@pytest.fixture
+def window(qtbot, workspace: Path) -> MainWindow:  # noqa: ANN001
+    win = MainWindow(controller=AppController(workspace), theme=ThemeManager())
+    qtbot.addWidget(win)
+    win.resize(*SCREEN)
+    win.show()
+    qtbot.waitExposed(win)
+    win.tabs.setCurrentWidget(win.sweeps_view)
+    return win
+
+
+def test_sweeps_tab_is_there_and_the_tab_bar_fits_1366_px(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    assert window.tabs.tabText(window.tabs.indexOf(window.sweeps_view)) == "Sweeps"
+    qtbot.wait(50)
+    assert window.tabs.tabBar().sizeHint().width() <= window.tabs.width()
+    hint = window.minimumSizeHint()
+    assert hint.width() <= SCREEN[0] and hint.height() <= SCREEN[1]
+
+
+def test_template_spec_loads_into_a_grid_of_pending_cells(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    view: SweepsView = window.sweeps_view
+    view.new_from_template()
+    assert view.editor.document().isModified()
+    assert view.save_to(tmp_path / "sweep.yaml")
+    assert view.spec is not None and len(view.spec.cells()) == 4
+    assert view.grid.table.rowCount() == 1 and view.grid.table.columnCount() == 4
+    assert view.grid.table.verticalHeaderItem(0).text() == "CBF"
+    assert view.grid.table.horizontalHeaderItem(2).text() == "barlowtwins-slice\nseed 0"
+    qtbot.waitUntil(lambda: not view.poller.busy, timeout=10_000)
+    for name in view.grid.names():
+        item = view.grid.item_of(name)
+        assert item.text() == "· pending" and name in item.toolTip()
+    assert view.progress_label.text() == "0/4 finished · 4 pending"
+    assert str(tmp_path / "my-sweep") in view.workspace_label.text()
+    assert not view.editor.document().isModified() and (tmp_path / "sweep.yaml").read_text() == view.editor.toPlainText()
+
+
+def test_spec_error_is_one_line_and_the_view_stays_usable(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    view: SweepsView = window.sweeps_view
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("datasets: [CBF]\npresets: [regular, no-such-preset]\nseeds: [0]\n")
+    assert not view.open_spec(bad)
+    text = view.message.text()
+    assert "\n" not in text and str(bad) in text and "presets" in text and "no-such-preset" in text
+    assert view.spec is None and view.message.property("error")
+    assert view.editor.toPlainText().startswith("datasets: [CBF]")  # the text stays, to be fixed
+    view.editor.setPlainText("datasets: [CBF]\npresets: [regular]\nseeds: [0]\n  bad: [indent\n")
+    assert not view.save()
+    assert "not valid YAML" in view.message.text() and "line" in view.message.text()
+    view.editor.setPlainText("datasets: [CBF]\npresets: [regular]\nseeds: [0, 1]\n")
+    assert view.save()
+    assert view.spec is not None and not view.message.property("error")
+    assert view.grid.names() == ["cbf-regular-s0", "cbf-regular-s1"]
+    assert view.launch_button.isEnabled() and not view.cancel_button.isEnabled()
+
+
+def test_cell_text_stays_readable_on_every_status_tint_in_both_themes(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    for name in THEMES:
+        window.theme.apply(name)
+        qtbot.wait(10)
+        palette = window.sweeps_view.grid.table.palette()
+        base, text = palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text)
+        for status in STATUSES:
+            background = cell_background(status, base, name)
+            assert contrast_ratio(text, background) >= 4.5, (name, status)
+        distinct = {cell_background(s, base, name).name() for s in STATUSES}
+        assert len(distinct) == len(STATUSES), name
