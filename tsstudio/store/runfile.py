@@ -1249,6 +1249,11 @@ class RunFile:
                 out[key] = ds[()]
         return out
 
+    def evaluation_scalars(self) -> dict[str, Any]:
+        """The scalar results of `evaluation()` alone (attributes only: cheap for listings and sweep status)."""
+        g = self._f.get("evaluation")
+        return {key: _py(value) for key, value in g.attrs.items()} if isinstance(g, h5py.Group) else {}
+
 
 def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The configuration a run was trained with."""

@@ -6,13 +6,11 @@ import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tsstudio.config import apply_overrides, load_preset
+from tsstudio.sweep.published import published_results
 from tsstudio.sweep.runner import train_and_evaluate
 from tsstudio.train import TrainingControl
 
@@ -29,15 +27,6 @@ STAGE1_ROWS = (
     ("codebook_mean_abs_cos", "mean_abs_cos_sim_off_diagonal", "codebook mean abs. cosine similarity, off-diagonal", ""),
     ("training_time_s", "training_time", "training time (s)", "ours: this CPU machine; published: a GPU"),
 )
-
-
-def published_results() -> dict[str, Any]:
-    """Published figures by dataset and preset: {metric: [mean, std]}."""
-    try:
-        folder = Path(str(resources.files("tsstudio.resources") / "reference"))
-    except ModuleNotFoundError:
-        folder = Path(__file__).resolve().parents[2] / "resources" / "reference"
-    return yaml.safe_load((folder / "published.yaml").read_text(encoding="utf-8"))
 
 
 @dataclass
