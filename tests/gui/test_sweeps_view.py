@@ -83,3 +83,34 @@ def test_cell_text_stays_readable_on_every_status_tint_in_both_themes(qtbot, win
             assert contrast_ratio(text, background) >= 4.5, (name, status)
         distinct = {cell_background(s, base, name).name() for s in STATUSES}
         assert len(distinct) == len(STATUSES), name
+
+
+def test_double_clicking_a_cell_opens_its_run_in_the_training_tab(qtbot, window: MainWindow, tmp_path: Path,  # noqa: ANN001
+                                                                  finished_run: Path) -> None:
+    import shutil
+
+    from PySide6.QtCore import Qt
+
+    view: SweepsView = window.sweeps_view
+    spec = tmp_path / "one.yaml"
+    spec.write_text("datasets: [CBF]\npresets: [regular]\nseeds: [0, 1]\nstages: [tokenizer]\nworkspace: ws\n")
+    (tmp_path / "ws").mkdir()
+    shutil.copy(finished_run, tmp_path / "ws" / "cbf-regular-s1.h5")
+    assert view.open_spec(spec)
+    qtbot.waitUntil(lambda: view.grid.status_of("cbf-regular-s1") == "finished", timeout=10_000)
+    assert view.grid.status_of("cbf-regular-s0") == "pending"
+    assert view.grid.item_of("cbf-regular-s1").text() == "✓ finished"
+    assert view.progress_label.text() == "1/2 finished · 1 pending"
+
+    assert not view.open_cell("cbf-regular-s0")  # nothing to watch yet: said so, nothing opened
+    assert "no run file yet" in view.message.text()
+    assert window.tabs.currentWidget() is view
+
+    table = view.grid.table
+    item = view.grid.item_of("cbf-regular-s1")
+    rect = table.visualItemRect(item)
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # as a user does: press first
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.tabs.currentWidget() is window.training_view
+    assert window.training_view.path == tmp_path / "ws" / "cbf-regular-s1.h5"
+    qtbot.waitUntil(lambda: window.training_view.source.data.status == "finished", timeout=10_000)
