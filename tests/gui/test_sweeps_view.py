@@ -114,3 +114,22 @@ def test_double_clicking_a_cell_opens_its_run_in_the_training_tab(qtbot, window:
     assert window.tabs.currentWidget() is window.training_view
     assert window.training_view.path == tmp_path / "ws" / "cbf-regular-s1.h5"
     qtbot.waitUntil(lambda: window.training_view.source.data.status == "finished", timeout=10_000)
+
+
+def test_a_failed_cell_says_so_and_shows_its_error_in_the_tooltip(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    from tsstudio.sweep.spec import load_spec
+    from tsstudio.sweep.status import record_failure
+
+    spec_path = tmp_path / "f.yaml"
+    spec_path.write_text("datasets: [CBF]\npresets: [regular]\nseeds: [0, 1]\nstages: [tokenizer]\nworkspace: ws\n")
+    spec = load_spec(spec_path)
+    record_failure(spec.workspace, spec.cells()[0], "tokenizer", "dataset CBF: series length 3 is too short")
+    view: SweepsView = window.sweeps_view
+    assert view.open_spec(spec_path)
+    qtbot.waitUntil(lambda: view.grid.status_of("cbf-regular-s0") == "failed", timeout=10_000)
+    item = view.grid.item_of("cbf-regular-s0")
+    assert item.text() == "✗ failed · tokenizer"
+    assert "error: dataset CBF: series length 3 is too short" in item.toolTip()
+    assert view.progress_label.text() == "0/2 finished · 1 failed · 1 pending"
+    qtbot.waitUntil(lambda: view.summary is not None, timeout=10_000)
+    assert "cbf-regular-s0" in view.summary_note.text()

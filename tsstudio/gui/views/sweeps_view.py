@@ -500,16 +500,11 @@ class SweepsView(QWidget):
         tables = getattr(self, "_tables", {})
         table = tables.get(self.metric_combo.currentText())
         self.summary_table.clear()
-        if table is None:
-            self.summary_table.setRowCount(0)
-            self.summary_table.setColumnCount(0)
-            self.summary_note.setText("The summary fills in as cells finish.")
-            return
-        header, rows = table
+        self.summary_table.verticalHeader().setVisible(False)
+        header, rows = table if table is not None else ([], [])
         self.summary_table.setColumnCount(len(header))
         self.summary_table.setRowCount(len(rows))
         self.summary_table.setHorizontalHeaderLabels(header)
-        self.summary_table.verticalHeader().setVisible(False)
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 item = QTableWidgetItem(str(value))
@@ -522,8 +517,9 @@ class SweepsView(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.summary_table.setItem(r, c, item)
+        note = ("mean ± sample std over seeds (n); bold: the best of the row (by mean)." if table is not None
+                else "The summary fills in as cells finish.")
         failures = list(getattr(self.summary, "failures", []) or [])
-        note = "mean ± sample std over seeds (n); bold: the best of the row (by mean)."
         if failures:
             note += f" Failed cells: {', '.join(name for name, _ in failures)}."
         self.summary_note.setText(note)
