@@ -72,12 +72,20 @@ def test_spec_error_is_one_line_and_the_view_stays_usable(qtbot, window: MainWin
     assert view.launch_button.isEnabled() and not view.cancel_button.isEnabled()
 
 
-def test_cell_text_stays_readable_on_every_status_tint_in_both_themes(qtbot, window: MainWindow) -> None:  # noqa: ANN001
-    for name in THEMES:
-        window.theme.apply(name)
-        qtbot.wait(10)
-        palette = window.sweeps_view.grid.table.palette()
+def test_cell_text_stays_readable_on_every_status_tint_in_both_themes(qtbot, window: MainWindow,  # noqa: ANN001
+                                                                     tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    view: SweepsView = window.sweeps_view
+    view.new_from_template()
+    assert view.save_to(tmp_path / "sweep.yaml")
+    item = view.grid.item_of(view.grid.names()[0])
+    for name in (*THEMES, THEMES[0]):
+        window.theme.apply(name)  # the cells follow at once, not at the next poll
+        palette = QApplication.instance().palette()
         base, text = palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text)
+        assert item.background().color() == cell_background("pending", base, name), name
+        assert (item.background().color().lightness() >= 128) == (name == "light")
         for status in STATUSES:
             background = cell_background(status, base, name)
             assert contrast_ratio(text, background) >= 4.5, (name, status)
@@ -133,3 +141,123 @@ def test_a_failed_cell_says_so_and_shows_its_error_in_the_tooltip(qtbot, window:
     assert view.progress_label.text() == "0/2 finished · 1 failed · 1 pending"
     qtbot.waitUntil(lambda: view.summary is not None, timeout=10_000)
     assert "cbf-regular-s0" in view.summary_note.text()
+
+
+# ---------------------------------------------------------------------------------------------- real sweeps
+
+TINY_OVERRIDES = [
+    "trainer.batch_size=32", "trainer.device=cpu", "trainer.precision=fp32", "encoder.dim=16", "decoder.dim=16",
+    "encoder.n_resnet_blocks=1", "decoder.n_resnet_blocks=1", "quantizer.codebook_size=16", "probes.at_start=false",
+    "trainer.num_threads=1",
+]
+
+
+def _write_spec(folder: Path, presets: list[str], seeds: list[int], steps: int, stages: str = "[tokenizer, eval]",
+                extra: tuple[str, ...] = ()) -> Path:
+    overrides = "".join(f"  - {o}\n" for o in (*TINY_OVERRIDES, f"trainer.max_steps={steps}", *extra))
+    path = folder / "tiny.yaml"
+    path.write_text(f"name: tiny\ndatasets: [CBF]\npresets: [{', '.join(presets)}]\nseeds: {seeds}\n"
+                    f"overrides:\n{overrides}stages: {stages}\nworkspace: ws\n", encoding="utf-8")
+    return path
+
+
+def _gone(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+def test_a_tiny_sweep_launched_from_the_tab_finishes_and_fills_the_summary(qtbot, window: MainWindow,  # noqa: ANN001
+                                                                          tmp_path: Path) -> None:
+    view: SweepsView = window.sweeps_view
+    assert view.open_spec(_write_spec(tmp_path, ["regular", "barlowtwins-slice"], [0], steps=2))
+    view.workers_spin.setValue(2)
+    finished: list[str] = []
+    view.sweepFinished.connect(finished.append)
+    assert view.launch()
+    assert view.is_running and view.cancel_button.isEnabled() and not view.launch_button.isEnabled()
+    assert view.editor.isReadOnly()
+    pid = view.process.pid()
+    qtbot.waitUntil(lambda: not view.is_running, timeout=300_000)
+    log = view.log.toPlainText()
+    assert finished == ["finished"] and view.process.exit_code == 0, log
+    assert "--workers 2" in log.splitlines()[0] and _gone(pid)
+    qtbot.waitUntil(lambda: view.grid.counts()["finished"] == 2 and view.summary is not None
+                    and view.summary.counts.get("finished") == 2, timeout=30_000)
+    assert all(view.grid.item_of(n).text() == "✓ finished" for n in view.grid.names())
+    assert view.progress_label.text() == "2/2 finished"
+    metrics = [view.metric_combo.itemText(i) for i in range(view.metric_combo.count())]
+    assert "svm_accuracy" in metrics
+    view.metric_combo.setCurrentText("svm_accuracy")
+    table = view.summary_table
+    assert [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())] == [
+        "dataset", "regular", "barlowtwins-slice"]
+    assert table.rowCount() == 1 and table.item(0, 0).text() == "CBF"
+    assert all("(n=1)" in table.item(0, c).text() for c in (1, 2))
+    assert any(table.item(0, c).font().bold() for c in (1, 2))  # the best of the row
+    out = view.export_summary(tmp_path / "summary.csv", "csv")
+    assert out is not None and out.read_text() == view.summary.csv() and "svm_accuracy,CBF,ours,regular" in out.read_text()
+    md = view.export_summary(tmp_path / "summary.md", "md")
+    assert md is not None and "## `svm_accuracy`" in md.read_text()
+    assert view.launch_button.isEnabled() and not view.cancel_button.isEnabled() and not view.editor.isReadOnly()
+
+
+def _launch_long_sweep(qtbot, view: SweepsView, tmp_path: Path) -> int:  # noqa: ANN001
+    assert view.open_spec(_write_spec(tmp_path, ["regular"], [0], steps=5000, stages="[tokenizer]",
+                                      extra=("trainer.checkpoint_every_steps=3",)))
+    view.workers_spin.setValue(1)
+    assert view.launch()
+    name = "cbf-regular-s0"
+    qtbot.waitUntil(lambda: view.grid.status_of(name) == "running" and view.states[name].step >= 4, timeout=300_000)
+    assert view.grid.item_of(name).text() == "▶ running · tokenizer"
+    return view.process.pid()
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_running_cells_and_the_process(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    view: SweepsView = window.sweeps_view
+    pid = _launch_long_sweep(qtbot, view, tmp_path)
+    assert view.cancel()
+    qtbot.waitUntil(lambda: not view.is_running, timeout=120_000)
+    assert view.process.outcome == "cancelled" and view.process.exit_code == 130, view.log.toPlainText()
+    assert _gone(pid)
+    qtbot.waitUntil(lambda: view.grid.status_of("cbf-regular-s0") == "stopped", timeout=30_000)
+    assert "launch it again to resume" in view.message.text()
+    from tsstudio.store.runfile import RunFile
+
+    with RunFile.open(tmp_path / "ws" / "cbf-regular-s0.h5") as run:
+        assert run.status == "stopped" and run.step >= 3 and run.step < 5000
+
+
+@pytest.mark.slow
+def test_closing_the_window_during_a_sweep_asks_and_then_cancels_it(qtbot, window: MainWindow, tmp_path: Path,  # noqa: ANN001
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    view: SweepsView = window.sweeps_view
+    pid = _launch_long_sweep(qtbot, view, tmp_path)
+    asked: list[str] = []
+
+    def answer(reply: QMessageBox.StandardButton):  # noqa: ANN202
+        def question(parent, title, text, *args):  # noqa: ANN001, ANN002, ANN202
+            asked.append(title)
+            return reply
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    assert not window.close()  # kept open, the sweep goes on
+    assert asked == ["A sweep is running"] and window.isVisible() and view.is_running
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    assert window.close()
+    assert not view.is_running and view.process.exit_code == 130 and _gone(pid)
+    assert view.poller._thread is None  # the poll thread has ended
+    from tsstudio.sweep.spec import load_spec
+    from tsstudio.sweep.status import cell_state
+
+    spec = load_spec(tmp_path / "tiny.yaml")
+    assert cell_state(spec.workspace, spec.cells()[0]).status == "stopped"

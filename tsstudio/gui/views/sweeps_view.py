@@ -280,7 +280,8 @@ class SweepsView(QWidget):
         ray = self.executor_combo.currentData() == "ray"
         self.workers_spin.setVisible(not ray)
         self.address_edit.setVisible(ray)
-        for w in (self.executor_combo, self.workers_spin, self.address_edit, self.open_button, self.new_button):
+        for w in (self.executor_combo, self.workers_spin, self.address_edit, self.open_button, self.new_button,
+                  self.save_button, self.save_as_button):
             w.setEnabled(not running)
         self.editor.setReadOnly(running)
         self.launch_button.setEnabled(not running and bool(self.editor.toPlainText().strip()))

@@ -37,6 +37,13 @@ def _theme_of(palette: QPalette) -> str:
     return "light" if palette.color(QPalette.ColorRole.Base).lightness() >= 128 else "dark"
 
 
+def _app_palette(widget: QWidget) -> QPalette:
+    """The application's palette: right after a theme switch, widgets still hold the old one until
+    the palette-change event reaches them."""
+    app = QApplication.instance()
+    return app.palette() if isinstance(app, QApplication) else widget.palette()
+
+
 def sweep_status_color(status: str, theme: str) -> QColor:
     """The colour a sweep cell status stands for in `theme` (pending is a neutral grey)."""
     if status == "pending" or status not in STATUS_COLORS[theme]:
@@ -97,10 +104,10 @@ class StatusLegend(QWidget):
 
     def set_theme(self, theme: str | None = None) -> None:
         """Recolour the swatches for `theme` (default: the application palette's)."""
-        app = QApplication.instance()
-        base = self.palette().color(QPalette.ColorRole.Base)
-        theme = theme or _theme_of(app.palette() if isinstance(app, QApplication) else self.palette())
-        text = self.palette().color(QPalette.ColorRole.Text).name()
+        palette = _app_palette(self)
+        base = palette.color(QPalette.ColorRole.Base)
+        theme = theme or _theme_of(palette)
+        text = palette.color(QPalette.ColorRole.Text).name()
         for status, label in self.labels.items():
             bg = cell_background(status, base, theme).name()
             edge = sweep_status_color(status, theme).name()
@@ -191,7 +198,7 @@ class SweepGrid(QWidget):
         self._paint()
 
     def _paint(self) -> None:
-        palette = self.table.palette()
+        palette = _app_palette(self.table)
         theme = self._theme or _theme_of(palette)
         base = palette.color(QPalette.ColorRole.Base)
         text = palette.color(QPalette.ColorRole.Text)
