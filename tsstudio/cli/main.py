@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tsstudio.cli.explore_commands import add_explore_parsers
 
     add_explore_parsers(sub)
+    from tsstudio.cli.sweep_command import add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -151,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command in explore_commands.EXPLORE_COMMANDS:
             commands = explore_commands
+        if args.command == "sweep":
+            from tsstudio.cli import sweep_command as commands
         handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
         return int(handler(args) or 0)
     except TsstudioError as exc:

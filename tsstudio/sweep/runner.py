@@ -78,23 +78,21 @@ def check_trainable(config: RunConfig, dataset: Dataset) -> None:
         raise DataError(f"dataset {dataset.name}: the tokenizer cannot take series of length {length} ({reason})") from None
 
 
-def train_and_evaluate(
+def train_or_resume(
     config: RunConfig,
     path: Path,
     *,
     data_dir: str | None = None,
     control: TrainingControl | None = None,
     listeners: Iterable[Callable[[Any], None]] = (),
-) -> dict[str, Any]:
-    """Train `config` into `path` and evaluate it; a finished, evaluated run is reused and a
-    stopped or interrupted one is resumed, so a sweep can be restarted after a crash.
+) -> str:
+    """Make `path` a finished run of `config`: train it, resume it from its checkpoint, or reuse it as it is.
 
     Whether an existing file may be reused or resumed is `plan_resume`'s decision: a file holding
-    another configuration, or a larger budget than asked, is refused rather than reused.
-    Returns the evaluation results plus `training_time_s`.
+    another configuration, or a larger budget than asked, is refused rather than reused; one killed
+    before its first checkpoint is started over. Returns how training ended, or "reused" for a run that
+    was already finished at this budget (nothing trained).
     """
-    from tsstudio.store import RunFile
-    from tsstudio.store.run_eval import evaluate_run
     from tsstudio.store.runfile import refuse_if_live
     from tsstudio.sweep.resume import NoCheckpointError, plan_resume
 
@@ -106,21 +104,40 @@ def train_and_evaluate(
             refuse_if_live(path)  # another process may be training it right now
             path.unlink()  # killed before its first checkpoint: nothing to keep, start over
         if plan is not None and plan.state is None:  # finished at this budget
-            with RunFile.open(path) as run:
-                evaluation = run.evaluation()
-                elapsed = float(run.attrs.get("elapsed_s", float("nan")))
-            if evaluation:
-                return {**evaluation, "training_time_s": elapsed}
-    if plan is None or plan.state is not None:
-        resume_state = plan.state if plan is not None else None
-        trainer = train_run(plan.config if plan is not None else config, path, data_dir=data_dir,
-                            resume_state=resume_state, control=control, listeners=listeners)
-        if trainer.status != "finished":
-            raise TsstudioError(f"{path}: training ended {trainer.status}")
-    results = evaluate_run(path, data_dir=data_dir)
+            return "reused"
+    trainer = train_run(plan.config if plan is not None else config, path, data_dir=data_dir,
+                        resume_state=plan.state if plan is not None else None, control=control, listeners=listeners)
+    return trainer.status
+
+
+def train_and_evaluate(
+    config: RunConfig,
+    path: Path,
+    *,
+    data_dir: str | None = None,
+    control: TrainingControl | None = None,
+    listeners: Iterable[Callable[[Any], None]] = (),
+) -> dict[str, Any]:
+    """Train `config` into `path` and evaluate it; a finished, evaluated run is reused and a
+    stopped or interrupted one is resumed, so a sweep can be restarted after a crash (`train_or_resume`).
+
+    Returns the evaluation results plus `training_time_s`.
+    """
+    from tsstudio.store import RunFile
+    from tsstudio.store.run_eval import evaluate_run
+
+    status = train_or_resume(config, path, data_dir=data_dir, control=control, listeners=listeners)
+    if status not in ("finished", "reused"):
+        raise TsstudioError(f"{path}: training ended {status}")
+    evaluation = {}
+    if status == "reused":  # a run trained now is evaluated now, whatever an earlier part of it stored
+        with RunFile.open(path) as run:
+            evaluation = run.evaluation()
+    if not evaluation:
+        evaluation = evaluate_run(path, data_dir=data_dir)
     with RunFile.open(path) as run:
-        results["training_time_s"] = float(run.attrs.get("elapsed_s", float("nan")))
-    return results
+        evaluation["training_time_s"] = float(run.attrs.get("elapsed_s", float("nan")))
+    return evaluation
 
 
 def prior_config(tokenizer_config: dict[str, Any], preset: str = "maskgit", overrides: Sequence[str] = ()) -> RunConfig:
@@ -183,3 +200,30 @@ def train_prior_run(
     finally:
         writer.close()
     return trainer
+
+
+def train_or_resume_prior(
+    tokenizer_path: Path,
+    config: RunConfig,
+    path: Path,
+    *,
+    data_dir: str | None = None,
+    control: TrainingControl | None = None,
+    listeners: Iterable[Callable[[Any], None]] = (),
+) -> str:
+    """As `train_or_resume`, for a prior on the tokenizer run `tokenizer_path`; returns how training ended or "reused"."""
+    from tsstudio.store.runfile import refuse_if_live
+    from tsstudio.sweep.resume import NoCheckpointError, plan_resume
+
+    plan = None
+    if path.exists():
+        try:
+            plan = plan_resume(path, "prior", requested=config, tokenizer=tokenizer_path, finished_ok=True)
+        except NoCheckpointError:
+            refuse_if_live(path)
+            path.unlink()
+        if plan is not None and plan.state is None:
+            return "reused"
+    trainer = train_prior_run(tokenizer_path, plan.config if plan is not None else config, path, data_dir=data_dir,
+                              resume_state=plan.state if plan is not None else None, control=control, listeners=listeners)
+    return trainer.status

@@ -123,7 +123,7 @@ class SweepSummary:
             lines += ["## Failed cells", "", "| cell | error |", "|---|---|"]
             lines += [f"| {name} | {error.replace('|', '/')} |" for name, error in self.failures]
             lines.append("")
-        return "\n".join(lines)
+        return "\n".join(lines).rstrip("\n") + "\n"
 
     def csv(self) -> str:
         """CSV, one line per table entry: metric, dataset, source, column, mean, std, n, best."""
