@@ -419,6 +419,7 @@ class SweepsView(QWidget):
         self._summary_finished = -1  # the last poll reads the summary again
         self.poll()
         self._running_spec = None
+        self._update_progress()
         self._update_buttons()
         self.sweepFinished.emit(outcome)
 
