@@ -214,7 +214,8 @@ def _launch_long_sweep(qtbot, view: SweepsView, tmp_path: Path) -> int:  # noqa:
     assert view.launch()
     name = "cbf-regular-s0"
     qtbot.waitUntil(lambda: view.grid.status_of(name) == "running" and view.states[name].step >= 4, timeout=300_000)
-    assert view.grid.item_of(name).text() == "▶ running · tokenizer"
+    text = view.grid.item_of(name).text()
+    assert text.startswith("▶ running · tokenizer ") and text.endswith("/5000"), text
     return view.process.pid()
 
 
@@ -261,3 +262,24 @@ def test_closing_the_window_during_a_sweep_asks_and_then_cancels_it(qtbot, windo
 
     spec = load_spec(tmp_path / "tiny.yaml")
     assert cell_state(spec.workspace, spec.cells()[0]).status == "stopped"
+
+
+def test_launch_options_become_the_sweep_command_line(tmp_path: Path) -> None:
+    import sys
+
+    from tsstudio.gui.sweep_process import LaunchOptions, sweep_command
+
+    local = sweep_command(tmp_path / "s.yaml", tmp_path / "ws", LaunchOptions("local", workers=3, address="x:1"))
+    assert local == [sys.executable, "-m", "tsstudio", "sweep", str(tmp_path / "s.yaml"), "--workspace",
+                     str(tmp_path / "ws"), "--executor", "local", "--workers", "3"]
+    assert LaunchOptions("local").arguments() == ["--executor", "local"]  # auto: the CLI sizes the pool
+    assert LaunchOptions("ray", workers=3, address=" 10.0.0.5:6379 ").arguments() == [
+        "--executor", "ray", "--address", "10.0.0.5:6379"]
+    assert LaunchOptions("ray").arguments() == ["--executor", "ray"]  # RAY_ADDRESS, else a local cluster
+
+
+def test_ray_choice_shows_the_address_field_instead_of_workers(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    view: SweepsView = window.sweeps_view
+    assert view.workers_spin.isVisible() and not view.address_edit.isVisible()
+    view.executor_combo.setCurrentIndex(view.executor_combo.findData("ray"))
+    assert view.address_edit.isVisible() and not view.workers_spin.isVisible()

@@ -12,6 +12,7 @@ checkpoint and stop, and a later launch resumes them.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -395,7 +396,7 @@ class SweepsView(QWidget):
         self.log.clear()
         self.bottom_tabs.setCurrentWidget(self.log)
         self.process.start(self.spec_path, spec.workspace, options)  # type: ignore[arg-type]
-        self._append_log("$ " + " ".join(self.process.command[1:]))
+        self._append_log("$ " + shlex.join(["python", *self.process.command[1:]]))
         self._set_message(f"Sweep running ({options.executor}); Cancel stops it after checkpointing.")
         self._timer.start()
         self._update_buttons()

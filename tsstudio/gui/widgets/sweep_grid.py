@@ -66,6 +66,9 @@ def cell_text(state: Any) -> str:
     text = f"{SYMBOLS.get(status, '?')} {status}"
     if stage and status in ("running", "stopped", "failed"):
         text += f" · {stage}"
+        step, total = int(getattr(state, "step", 0) or 0), int(getattr(state, "total_steps", 0) or 0)
+        if status == "running" and total:
+            text += f" {step}/{total}"
     return text
 
 
@@ -74,7 +77,8 @@ def cell_tooltip(name: str, state: Any) -> str:
     status = getattr(state, "status", "pending") or "pending"
     lines = [name, f"status: {status}"]
     if getattr(state, "stage", ""):
-        lines.append(f"stage: {state.stage}")
+        total = int(getattr(state, "total_steps", 0) or 0)
+        lines.append(f"stage: {state.stage}" + (f" (step {state.step} of {total})" if total else ""))
     if getattr(state, "error", ""):
         lines.append(f"error: {state.error}")
     paths = getattr(state, "paths", None) or {}
