@@ -136,7 +136,7 @@ def test_a_failed_cell_says_so_and_shows_its_error_in_the_tooltip(qtbot, window:
     assert view.open_spec(spec_path)
     qtbot.waitUntil(lambda: view.grid.status_of("cbf-regular-s0") == "failed", timeout=10_000)
     item = view.grid.item_of("cbf-regular-s0")
-    assert item.text() == "✗ failed · tokenizer"
+    assert item.text() == "✗ failed\ntokenizer"
     assert "error: dataset CBF: series length 3 is too short" in item.toolTip()
     assert view.progress_label.text() == "0/2 finished · 1 failed · 1 pending"
     qtbot.waitUntil(lambda: view.summary is not None, timeout=10_000)
@@ -215,7 +215,7 @@ def _launch_long_sweep(qtbot, view: SweepsView, tmp_path: Path) -> int:  # noqa:
     name = "cbf-regular-s0"
     qtbot.waitUntil(lambda: view.grid.status_of(name) == "running" and view.states[name].step >= 4, timeout=300_000)
     text = view.grid.item_of(name).text()
-    assert text.startswith("▶ running · tokenizer ") and text.endswith("/5000"), text
+    assert text.startswith("▶ running\ntokenizer ") and text.endswith("/5000"), text
     return view.process.pid()
 
 

@@ -86,8 +86,11 @@ def take_sweep_screenshots(outdir: Path, themes: tuple[str, ...] = THEMES, size:
     view.workers_spin.setValue(2)
     if not view.launch():
         raise RuntimeError(f"the sweep did not start: {view.message.text()}")
-    _pump(app, lambda: view.grid.counts()["running"] >= 1 and view.grid.counts()["finished"] >= 1
-          or not view.is_running, 600)
+    def mid_run() -> bool:
+        running = [s for s in view.states.values() if s.status == "running" and s.step >= 20]
+        return bool(running) and view.grid.counts()["finished"] >= 1
+
+    _pump(app, lambda: mid_run() or not view.is_running, 600)
     save("sweeps-running")
     _pump(app, lambda: not view.is_running, 900)
     _pump(app, lambda: not view.poller.busy and view.summary is not None, 60)

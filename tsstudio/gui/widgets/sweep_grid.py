@@ -60,12 +60,12 @@ def cell_background(status: str, base: QColor, theme: str) -> QColor:
 
 
 def cell_text(state: Any) -> str:
-    """What a cell says: a symbol and the status, and the stage while it runs."""
+    """What a cell says: a symbol and the status; below it, the stage (and step, while it runs)."""
     status = getattr(state, "status", "pending") or "pending"
     stage = getattr(state, "stage", "") or ""
     text = f"{SYMBOLS.get(status, '?')} {status}"
     if stage and status in ("running", "stopped", "failed"):
-        text += f" · {stage}"
+        text += f"\n{stage}"  # a second line keeps the columns narrow enough for a few presets × seeds
         step, total = int(getattr(state, "step", 0) or 0), int(getattr(state, "total_steps", 0) or 0)
         if status == "running" and total:
             text += f" {step}/{total}"
