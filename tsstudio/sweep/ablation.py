@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tsstudio.config import apply_overrides, load_preset
 from tsstudio.config.schema import AUGMENTATIONS
 from tsstudio.errors import ConfigError
-from tsstudio.sweep.runner import train_and_evaluate
+from tsstudio.sweep.cell_run import run_cell_here
+from tsstudio.sweep.spec import CellSpec
 from tsstudio.train import TrainingControl
 
 STUDIES = ("augmentations", "aug-recon-rate")
@@ -55,6 +55,15 @@ def study_cells(study: str, rates: Sequence[float] = DEFAULT_RATES) -> list[Cell
     raise ConfigError(f"unknown study '{study}'; expected one of {', '.join(STUDIES)}")
 
 
+def ablation_cell(dataset: str, method: str, preset: str, cell: Cell, seed: int, budget: Sequence[str],
+                  data_dir: str | None, overrides: Sequence[str] = ()) -> CellSpec:
+    """The sweep cell of one study cell and seed: `<dataset>-<method>-<cell>-seed<seed>.h5`, trained and evaluated."""
+    slug = cell.name.replace("+", "_").replace("=", "")
+    return CellSpec(name=f"{dataset}-{method}-{slug}-seed{seed}", dataset=dataset, data_dir=data_dir, preset=preset,
+                    seed=seed, overrides=(f"ssl.method={method}", *budget, *cell.overrides, *overrides),
+                    stages=("tokenizer", "eval"))
+
+
 def _stat(values: list[float]) -> tuple[float, float]:
     values = [v for v in values if not math.isnan(v)]
     if not values:
@@ -82,18 +91,15 @@ def ablate(
     preset `<method>-slice` unless `base_preset` names another.
     """
     preset = base_preset or f"{method}-slice"
+    cells = study_cells(study, rates)
+    runs = {(cell.name, seed): ablation_cell(dataset, method, preset, cell, seed, budget, data_dir, overrides)
+            for cell in cells for seed in seeds}
+    for run in runs.values():
+        run.tokenizer_config()  # a bad preset or --set is refused before any run starts
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
-    for cell in study_cells(study, rates):
-        per_seed = []
-        for seed in seeds:
-            config = apply_overrides(
-                load_preset(preset, kind="tokenizer"),
-                [f"data.dataset={dataset}", f"ssl.method={method}", *budget, f"trainer.seed={seed}", *cell.overrides, *overrides],
-            )
-            slug = cell.name.replace("+", "_").replace("=", "")
-            path = out_dir / f"{dataset}-{method}-{slug}-seed{seed}.h5"
-            per_seed.append(train_and_evaluate(config, path, data_dir=data_dir, control=control, listeners=listeners))
+    for cell in cells:
+        per_seed = [run_cell_here(runs[cell.name, seed], out_dir, control=control, listeners=list(listeners)) for seed in seeds]
         row = {"cell": cell.name, "seeds": len(per_seed)}
         for metric in SUMMARY_METRICS:
             mean, std = _stat([float(r.get(metric, math.nan)) for r in per_seed])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,11 @@ def runtime_overrides(cell: CellSpec, num_threads: int = 0, device: str | None =
 
 
 def run_cell(cell: CellSpec, workspace: Path, *, num_threads: int = 0, device: str | None = None,
-             control: Any = None) -> CellOutcome:
-    """Run the stages of `cell` into `workspace`; a failure is recorded (run file or failure note), never raised."""
+             control: Any = None, listeners: Sequence[Callable[[Any], None]] = ()) -> CellOutcome:
+    """Run the stages of `cell` into `workspace`; a failure is recorded (run file or failure note), never raised.
+
+    `listeners` hear every training event (a progress bar, when the cell runs in the caller's process).
+    """
     from tsstudio.config.io import apply_overrides
     from tsstudio.store import RunFile
     from tsstudio.sweep.runner import prior_config, train_or_resume, train_or_resume_prior
@@ -103,13 +107,14 @@ def run_cell(cell: CellSpec, workspace: Path, *, num_threads: int = 0, device: s
                 return outcome("stopped", stage)
             if stage == "tokenizer":
                 config = apply_overrides(cell.tokenizer_config(), runtime)
-                status = train_or_resume(config, tokenizer_path, data_dir=cell.data_dir, control=control, listeners=[watch])
+                status = train_or_resume(config, tokenizer_path, data_dir=cell.data_dir, control=control,
+                                         listeners=[watch, *listeners])
             elif stage == "prior":
                 with RunFile.open(tokenizer_path) as run:
                     base = run.config
                 config = prior_config(base, cell.prior_preset, [*cell.prior_overrides, *runtime])
                 status = train_or_resume_prior(tokenizer_path, config, prior_path, data_dir=cell.data_dir,
-                                               control=control, listeners=[watch])
+                                               control=control, listeners=[watch, *listeners])
             else:
                 _evaluate(cell, workspace, device or "auto", should_stop)
                 status = "finished"
@@ -153,3 +158,21 @@ def _evaluate(cell: CellSpec, workspace: Path, device: str, should_stop: Any) ->
                            cas_epochs=int(options["cas_epochs"]), with_cas=bool(options["cas"]),
                            fcn_cache=workspace / "fcn-cache", should_stop=should_stop)
 
+
+
+def run_cell_here(cell: CellSpec, workspace: Path, *, control: Any = None,
+                  listeners: Sequence[Callable[[Any], None]] = ()) -> dict[str, Any]:
+    """Run a tokenizer cell in this process (a reproduction's or an ablation's seed) and return its evaluation
+    plus `training_time_s`; raise one line when it did not finish."""
+    from tsstudio.store import RunFile
+
+    outcome = run_cell(cell, workspace, control=control, listeners=listeners)
+    path = cell.tokenizer_path(workspace)
+    if outcome.status == "failed":
+        raise TsstudioError(outcome.error if outcome.error.startswith(str(path)) else f"{path}: {outcome.error}")
+    if outcome.status != "finished":
+        raise TsstudioError(f"{path}: training ended {outcome.status}")
+    with RunFile.open(path) as run:
+        results = run.evaluation()
+        results["training_time_s"] = float(run.attrs.get("elapsed_s", float("nan")))
+    return results

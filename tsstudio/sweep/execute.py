@@ -165,6 +165,10 @@ def run_sweep(spec: SweepSpec, workspace: Path | None = None, *, executor: str =
         raise TsstudioError(f"--executor {executor}: expected one of {', '.join(EXECUTORS)}")
     if workers is not None and workers < 1:
         raise TsstudioError(f"--workers {workers}: expected an integer ≥ 1")
+    if executor == "ray":
+        from tsstudio.sweep.ray_executor import import_ray
+
+        import_ray()  # without Ray, say how to install it before anything is written
     workspace = Path(workspace if workspace is not None else spec.workspace).resolve()
     try:
         workspace.mkdir(parents=True, exist_ok=True)

@@ -66,7 +66,7 @@ def run_on_ray(cells: list[CellSpec], workspace: Path, *, skipped: list[str], wo
         if workers is None:
             workers = max(1, min(len(cells) or 1, gpus if gpus else cpus))
         threads = max(1, (cpus // gpus) if gpus else cpus // workers)
-        task = ray.remote(ray_cell).options(num_cpus=threads, num_gpus=1 if gpus else 0, max_calls=1, max_retries=0)
+        task = ray.remote(max_calls=1)(ray_cell).options(num_cpus=threads, num_gpus=1 if gpus else 0, max_retries=0)
         print(f"sweep: {len(cells)} cell{'s' if len(cells) != 1 else ''} to run, {len(skipped)} finished or running "
               f"elsewhere (skipped), as Ray tasks of {threads} CPU{'s' if threads != 1 else ''}"
               f"{' and 1 GPU' if gpus else ''}, at most {workers} at once, on a cluster of {cpus} CPUs and {gpus} GPUs; "
@@ -108,8 +108,8 @@ def _drive(ray: Any, task: Any, cells: list[CellSpec], workspace: Path, workers:
 
 def _outcome(ray: Any, ref: Any, cell: CellSpec, workspace: Path, seconds: float) -> CellOutcome:
     try:
-        result = ray.get(ref)
-        return CellOutcome(cell.name, result["status"], result["stage"], result["error"], float(result["seconds"]))
+        result = ray.get(ref)  # its wall-clock from submission: a task's own time leaves out its worker's start
+        return CellOutcome(cell.name, result["status"], result["stage"], result["error"], seconds)
     except (ray.exceptions.TaskCancelledError, ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
         state = cell_state(workspace, cell)
         text = type(exc).__name__

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tsstudio.config import apply_overrides, load_preset
+from tsstudio.config import load_preset
+from tsstudio.sweep.cell_run import run_cell_here
 from tsstudio.sweep.published import published_results
-from tsstudio.sweep.runner import train_and_evaluate
+from tsstudio.sweep.spec import CellSpec
 from tsstudio.train import TrainingControl
 
 # (our result key, published key, label, note on how the two are measured)
@@ -38,6 +39,13 @@ class SeedResult:
     results: dict[str, Any]
 
 
+def seed_cell(dataset: str, preset: str, seed: int, epochs: int, data_dir: str | None,
+              overrides: Sequence[str] = ()) -> CellSpec:
+    """The sweep cell of one seed of a reproduction: `<dataset>-<preset>-seed<seed>.h5`, trained and evaluated."""
+    return CellSpec(name=f"{dataset}-{preset}-seed{seed}", dataset=dataset, data_dir=data_dir, preset=preset, seed=seed,
+                    overrides=(f"trainer.epochs={epochs}", "trainer.max_steps=0", *overrides), stages=("tokenizer", "eval"))
+
+
 def run_seed(
     dataset: str,
     preset: str,
@@ -49,14 +57,10 @@ def run_seed(
     listeners: Iterable[Callable[[Any], None]] = (),
     control: TrainingControl | None = None,
 ) -> SeedResult:
-    """Train (or finish, or reuse) one seed's run and evaluate it."""
-    path = out_dir / f"{dataset}-{preset}-seed{seed}.h5"
-    config = apply_overrides(
-        load_preset(preset),
-        [f"data.dataset={dataset}", f"trainer.epochs={epochs}", "trainer.max_steps=0", f"trainer.seed={seed}", *overrides],
-    )
-    results = train_and_evaluate(config, path, data_dir=data_dir, control=control, listeners=listeners)
-    return SeedResult(seed, path, results)
+    """Train (or finish, or reuse) one seed's run and evaluate it, as a sweep cell run in this process."""
+    cell = seed_cell(dataset, preset, seed, epochs, data_dir, overrides)
+    results = run_cell_here(cell, out_dir, control=control, listeners=list(listeners))
+    return SeedResult(seed, cell.tokenizer_path(out_dir), results)
 
 
 def _mean_std(values: list[float]) -> str:
@@ -118,6 +122,8 @@ def reproduce(
 ) -> Path:
     """Train and evaluate every seed (reusing finished runs), write the markdown report; return its path."""
     load_preset(preset, kind="tokenizer")  # a prior preset (maskgit) configures no tokenizer: refuse before any run
+    for seed in seeds:
+        seed_cell(dataset, preset, seed, epochs, data_dir, overrides).tokenizer_config()  # and a bad --set
     out_dir.mkdir(parents=True, exist_ok=True)
     results = [run_seed(dataset, preset, s, epochs, out_dir, data_dir, overrides, listeners, control) for s in seeds]
     path = out_dir / f"reproduction-{dataset}-{preset}.md"
