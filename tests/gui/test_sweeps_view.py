@@ -223,6 +223,12 @@ def _launch_long_sweep(qtbot, view: SweepsView, tmp_path: Path) -> int:  # noqa:
 def test_cancel_stops_the_running_cells_and_the_process(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
     view: SweepsView = window.sweeps_view
     pid = _launch_long_sweep(qtbot, view, tmp_path)
+    assert view.open_cell("cbf-regular-s0")  # watched live in the Training tab while the sweep writes it
+    training = window.training_view
+    assert window.tabs.currentWidget() is training and training.path == tmp_path / "ws" / "cbf-regular-s0.h5"
+    qtbot.waitUntil(lambda: training.source.data.status == "running" and training.source.data.step > 0, timeout=30_000)
+    first = training.source.data.step
+    qtbot.waitUntil(lambda: training.source.data.step > first, timeout=60_000)
     assert view.cancel()
     qtbot.waitUntil(lambda: not view.is_running, timeout=120_000)
     assert view.process.outcome == "cancelled" and view.process.exit_code == 130, view.log.toPlainText()
@@ -283,3 +289,31 @@ def test_ray_choice_shows_the_address_field_instead_of_workers(qtbot, window: Ma
     assert view.workers_spin.isVisible() and not view.address_edit.isVisible()
     view.executor_combo.setCurrentIndex(view.executor_combo.findData("ray"))
     assert view.address_edit.isVisible() and not view.workers_spin.isVisible()
+
+
+@pytest.mark.slow
+def test_a_sweep_started_in_a_terminal_is_followed_live(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    import signal
+    import subprocess
+    import sys
+
+    view: SweepsView = window.sweeps_view
+    spec = _write_spec(tmp_path, ["regular"], [0], steps=5000, stages="[tokenizer]",
+                       extra=("trainer.checkpoint_every_steps=3",))
+    process = subprocess.Popen([sys.executable, "-m", "tsstudio", "sweep", str(spec), "--workers", "1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert view.open_spec(spec) and not view.is_running
+        name = "cbf-regular-s0"
+        qtbot.waitUntil(lambda: view.grid.status_of(name) == "running" and view.states[name].step > 0, timeout=120_000)
+        first = view.states[name].step
+        qtbot.waitUntil(lambda: view.states[name].step > first, timeout=60_000)  # polled again and again
+        assert not view.cancel_button.isEnabled()  # not ours to cancel
+        process.send_signal(signal.SIGINT)
+        assert process.wait(120) == 130
+        qtbot.waitUntil(lambda: view.grid.status_of(name) == "stopped", timeout=30_000)
+        assert view._timer.interval() == 5000  # nothing runs: polled now and then, in case it is launched again
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)

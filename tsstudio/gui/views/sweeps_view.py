@@ -46,6 +46,7 @@ from tsstudio.gui.table_csv import model_csv, write_text_atomically
 from tsstudio.gui.widgets.sweep_grid import SweepGrid
 
 POLL_MS = 1500
+IDLE_POLL_MS = 5000  # a spec whose sweep is not ours: is it being run elsewhere?
 MAX_LOG_LINES = 5000
 LAST_SPEC_KEY = "sweeps/last_spec"
 ERROR_COLORS = {"dark": "#ff7b72", "light": "#b3261e"}
@@ -398,6 +399,7 @@ class SweepsView(QWidget):
         self.process.start(self.spec_path, spec.workspace, options)  # type: ignore[arg-type]
         self._append_log("$ " + shlex.join(["python", *self.process.command[1:]]))
         self._set_message(f"Sweep running ({options.executor}); Cancel stops it after checkpointing.")
+        self._timer.setInterval(POLL_MS)
         self._timer.start()
         self._update_buttons()
         return True
@@ -433,6 +435,8 @@ class SweepsView(QWidget):
         spec = self._running_spec or self.spec
         if spec is None or (self.poller.busy and self._timer.isActive()):
             return
+        if not self.is_running and self._timer.isActive() and not self.isVisible():
+            return  # watching a sweep run elsewhere only while the tab is shown
         finished = sum(1 for s in self.states.values() if getattr(s, "status", "") == "finished")
         with_summary = self._summary_finished < 0 or finished != self._summary_finished
         self.poller.poll(spec, str(spec.workspace), with_summary)
@@ -449,8 +453,24 @@ class SweepsView(QWidget):
             self._fill_summary()
         elif self._summary_finished != sum(1 for s in self.states.values() if s.status == "finished"):
             QTimer.singleShot(0, self.poll)  # more cells finished: read the summary again
+        self._follow_elsewhere()
         self._update_progress()
         self._update_buttons()
+
+    def _follow_elsewhere(self) -> None:
+        """Keep polling when no sweep of ours runs, for one started elsewhere (a terminal, another
+        machine of a Ray cluster): every 1.5 s while cells run, every 5 s until all have finished."""
+        if self.is_running:
+            return
+        statuses = {getattr(s, "status", "pending") for s in self.states.values()}
+        if statuses and statuses <= {"finished"}:
+            self._timer.stop()
+            return
+        interval = POLL_MS if "running" in statuses else IDLE_POLL_MS
+        if self._timer.interval() != interval:
+            self._timer.setInterval(interval)
+        if not self._timer.isActive():
+            self._timer.start()
 
     def _update_progress(self) -> None:
         if not self.grid.names():
