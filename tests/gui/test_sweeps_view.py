@@ -317,3 +317,25 @@ def test_a_sweep_started_in_a_terminal_is_followed_live(qtbot, window: MainWindo
         if process.poll() is None:
             process.kill()
             process.wait(30)
+
+
+@pytest.mark.slow
+def test_a_sweep_launched_on_a_ray_address_finishes(qtbot, window: MainWindow, tmp_path: Path,  # noqa: ANN001
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    ray = pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    ray.init(num_cpus=1, include_dashboard=False, object_store_memory=100 * 1024**2, log_to_driver=False)
+    try:
+        address = ray.get_runtime_context().gcs_address  # this machine's cluster, reached as a remote one would be
+        view: SweepsView = window.sweeps_view
+        assert view.open_spec(_write_spec(tmp_path, ["regular"], [0], steps=2, stages="[tokenizer]"))
+        view.executor_combo.setCurrentIndex(view.executor_combo.findData("ray"))
+        view.address_edit.setText(address)
+        assert view.launch()
+        qtbot.waitUntil(lambda: not view.is_running, timeout=300_000)
+        log = view.log.toPlainText()
+        assert view.process.exit_code == 0, log
+        assert f"--executor ray --address {address}" in log.splitlines()[0] and "Ray tasks" in log
+        qtbot.waitUntil(lambda: view.grid.status_of("cbf-regular-s0") == "finished", timeout=30_000)
+    finally:
+        ray.shutdown()
