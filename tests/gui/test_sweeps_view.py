@@ -141,6 +141,33 @@ def test_a_failed_cell_says_so_and_shows_its_error_in_the_tooltip(qtbot, window:
     assert view.progress_label.text() == "0/2 finished · 1 failed · 1 pending"
     qtbot.waitUntil(lambda: view.summary is not None, timeout=10_000)
     assert "cbf-regular-s0" in view.summary_note.text()
+    view.copy_button.click()
+    from PySide6.QtGui import QGuiApplication
+
+    copied = QGuiApplication.clipboard().text()
+    assert copied == view.summary.markdown() and "## Failed cells" in copied and "series length 3" in copied
+
+
+def test_the_last_spec_opens_again_and_unsaved_edits_are_not_dropped_silently(  # noqa: ANN001
+        qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    view: SweepsView = window.sweeps_view
+    spec = tmp_path / "mine.yaml"
+    spec.write_text("datasets: [CBF]\npresets: [regular]\nseeds: [3]\n")
+    assert view.open_spec(spec)
+    view.editor.appendPlainText("# a note not saved yet")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    view.new_from_template()
+    assert view.editor.toPlainText().endswith("# a note not saved yet") and view.spec_path == spec.resolve()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    view.new_from_template()
+    assert view.editor.toPlainText().startswith("# A sweep") and view.spec_path is None
+
+    again = SweepsView(window.controller)  # as at the next start of the app
+    qtbot.addWidget(again)
+    assert again.spec_path == spec.resolve() and again.grid.names() == ["cbf-regular-s3"]
+    assert again.shutdown()
 
 
 # ---------------------------------------------------------------------------------------------- real sweeps

@@ -96,6 +96,9 @@ class SweepsView(QWidget):
         self._timer.timeout.connect(self.poll)
         self._build()
         self._update_buttons()
+        last = QSettings().value(LAST_SPEC_KEY)
+        if isinstance(last, str) and last and Path(last).is_file():
+            self.open_spec(last)  # where the user left off
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -299,8 +302,19 @@ class SweepsView(QWidget):
         self._update_buttons()
 
     # ------------------------------------------------------------------ spec files
+    def _discard_ok(self) -> bool:
+        """True if the editor holds no unsaved edits, or the user agrees to drop them."""
+        if not self.editor.document().isModified() or not self.editor.toPlainText().strip():
+            return True
+        answer = QMessageBox.question(self, "Unsaved spec", "The spec in the editor has unsaved changes. Discard them?",
+                                      QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Discard
+
     def new_from_template(self) -> None:
-        """Start a new, unsaved spec from the commented template."""
+        """Start a new, unsaved spec from the commented template (asking before unsaved edits go)."""
+        if not self._discard_ok():
+            return
         self.spec_path = None
         self.editor.setPlainText(TEMPLATE)
         self.editor.document().setModified(True)
@@ -308,6 +322,8 @@ class SweepsView(QWidget):
         self._update_file_label()
 
     def ask_open(self) -> None:
+        if not self._discard_ok():
+            return
         start = str(self.spec_path.parent if self.spec_path else self.controller.workspace)
         path, _ = QFileDialog.getOpenFileName(self, "Open sweep spec", start, "Sweep specs (*.yaml *.yml);;All files (*)")
         if path:
