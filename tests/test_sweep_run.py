@@ -168,3 +168,19 @@ def test_sigterm_checkpoints_the_running_cells_and_exits_130(tmp_path: Path) -> 
     assert not (spec.workspace / ".sweep-stop").exists()
     dry = sweep(str(spec_path), "--dry-run")
     assert "resume tokenizer from its checkpoint (step" in dry.stdout and json.dumps(dry.returncode) == "0"
+
+
+@pytest.mark.slow
+def test_a_cell_trains_a_prior_on_its_tokenizer(tmp_path: Path) -> None:
+    path = tmp_path / "prior.yaml"
+    path.write_text(f"datasets: [CBF]\npresets: [regular]\nseeds: [3]\noverrides: [trainer.max_steps=4, {TINY}]\n"
+                    "stages: [tokenizer, prior]\nprior_overrides: [trainer.max_steps=3, trainer.epochs=1]\n", encoding="utf-8")
+    result = sweep(str(path))
+    assert result.returncode == 0, result.stderr
+    spec = load_spec(path)
+    (cell, state), = sweep_states(spec)
+    assert (state.status, set(state.paths)) == ("finished", {"tokenizer", "prior"})
+    with RunFile.open(cell.prior_path(spec.workspace)) as run:
+        assert (run.kind, run.status, run.step, run.seed) == ("prior", "finished", 3, 3)
+        assert run.attrs["tokenizer_run"] == str(cell.tokenizer_path(spec.workspace))
+    assert "0 cells to run, 1 finished" in sweep(str(path)).stderr

@@ -59,10 +59,10 @@ def test_names_without_a_grid_and_with_list_values() -> None:
 
 def test_a_workspace_data_folders_and_overrides_as_a_mapping(tmp_path: Path) -> None:
     (tmp_path / "ucr" / "GunPoint").mkdir(parents=True)
-    spec = load_spec(write(tmp_path, "datasets: [GunPoint, {name: Other, data_dir: elsewhere}]\ndata_dirs: [ucr]\n"
+    spec = load_spec(write(tmp_path, "datasets: [GunPoint, {name: Other, data_dir: elsewhere}, CBF]\ndata_dirs: [ucr]\n"
                                      "presets: [regular]\nseeds: 4\noverrides: {trainer.max_steps: 5}\nworkspace: out\n"))
     cells = spec.cells()
-    assert [c.data_dir for c in cells] == [str(tmp_path / "ucr"), str(tmp_path / "elsewhere")]
+    assert [c.data_dir for c in cells] == [str(tmp_path / "ucr"), str(tmp_path / "elsewhere"), None]  # CBF: built in
     assert cells[0].overrides == ("trainer.max_steps=5",) and spec.workspace == tmp_path / "out"
     assert load_spec(spec.path, workspace=tmp_path / "w2").workspace == tmp_path / "w2"
 
@@ -104,3 +104,16 @@ def test_bad_specs_are_refused_in_one_line_naming_the_field(tmp_path: Path, text
 def test_a_missing_spec_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope.yaml: cannot read the sweep file"):
         load_spec(tmp_path / "nope.yaml")
+
+
+def test_cells_are_hashable_and_survive_the_trip_to_a_worker(tmp_path: Path) -> None:
+    from tsstudio.sweep.cell_run import cell_from_json, cell_to_json
+
+    spec = load_spec(write(tmp_path, "datasets: [CBF]\npresets: [regular]\nseeds: [1]\n"
+                                     "grid: {augmentations.methods: [[flip, slope], [gaussian_noise]]}\n"))
+    cells = spec.cells()
+    assert [c.name for c in cells] == ["cbf-regular-methods=flip+slope-s1", "cbf-regular-methods=gaussian_noise-s1"]
+    assert cells[0].overrides == ("augmentations.methods=[flip, slope]",)
+    assert list(cells[0].tokenizer_config().augmentations.methods) == ["flip", "slope"]
+    assert len({*cells, *cells}) == 2
+    assert [cell_from_json(cell_to_json(c)) for c in cells] == cells

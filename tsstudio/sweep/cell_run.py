@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tsstudio.errors import Cancelled, TsstudioError
-from tsstudio.sweep.spec import CellSpec
+from tsstudio.sweep.spec import CellSpec, _frozen
 from tsstudio.sweep.status import clear_failure, record_failure
 
 STOP_FILE = ".sweep-stop"
@@ -52,8 +52,8 @@ def cell_from_json(text: str) -> CellSpec:
     data: dict[str, Any] = json.loads(text)
     for key in ("overrides", "stages", "prior_overrides"):
         data[key] = tuple(data[key])
-    for key in ("grid", "prior_eval"):
-        data[key] = tuple((k, v) for k, v in data[key])
+    data["grid"] = tuple((k, _frozen(v)) for k, v in data["grid"])
+    data["prior_eval"] = tuple((k, v) for k, v in data["prior_eval"])
     return CellSpec(**data)
 
 

@@ -89,13 +89,14 @@ class SweepSpec:
     dataset_dirs: dict[str, str] = field(default_factory=dict)  # dataset -> the folder named for it alone
 
     def data_dir_of(self, dataset: str) -> str | None:
-        """The data folder a dataset is read from: its own entry, else the first of `data_dirs` holding it."""
+        """The data folder a dataset is read from: its own entry, else the first of `data_dirs` holding it, else
+        None (the usual search: TSSTUDIO_DATA_DIR, then the settings' data folders; the built-in CBF)."""
         if dataset in self.dataset_dirs:
             return self.dataset_dirs[dataset]
         for folder in self.data_dirs:
             if (Path(folder) / dataset).is_dir():
                 return folder
-        return self.data_dirs[0] if self.data_dirs else None
+        return None
 
     def cells(self) -> list[CellSpec]:
         """Every cell, in a stable order: dataset, preset, grid values (in the spec's order), seed."""
@@ -103,7 +104,7 @@ class SweepSpec:
         points = list(itertools.product(*(self.grid[key] for key in keys))) if keys else [()]
         out = []
         for dataset, preset, point, seed in itertools.product(self.datasets, self.presets, points, self.seeds):
-            grid = tuple(zip(keys, point))
+            grid = tuple((key, _frozen(value)) for key, value in zip(keys, point))
             out.append(CellSpec(
                 name=cell_name(dataset, preset, grid, seed),
                 dataset=dataset,
@@ -122,6 +123,11 @@ class SweepSpec:
     def columns(self) -> list[str]:
         """The summary columns (preset × grid point) in cell order, without repeats."""
         return list(dict.fromkeys(cell.column for cell in self.cells()))
+
+
+def _frozen(value: Any) -> Any:
+    """A grid value as a hashable one (lists become tuples), so cells can be dictionary keys and set members."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def _leaf(key: str, grid: tuple[tuple[str, Any], ...]) -> str:
