@@ -366,3 +366,18 @@ def test_a_sweep_launched_on_a_ray_address_finishes(qtbot, window: MainWindow, t
         qtbot.waitUntil(lambda: view.grid.status_of("cbf-regular-s0") == "finished", timeout=30_000)
     finally:
         ray.shutdown()
+
+
+def test_a_sweep_that_cannot_start_says_so_and_the_tab_stays_usable(qtbot, window: MainWindow, tmp_path: Path,  # noqa: ANN001
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    view: SweepsView = window.sweeps_view
+    assert view.open_spec(_write_spec(tmp_path, ["regular"], [0], steps=2))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    view.launch()
+    qtbot.waitUntil(lambda: view.process.exit_code is not None, timeout=10_000)
+    assert view.process.outcome == "failed" and not view.is_running
+    assert "could not start" in view.log.toPlainText() and str(tmp_path / "no-such-python") in view.log.toPlainText()
+    assert view.message.property("error") and "see the Log tab" in view.message.text()
+    assert view.launch_button.isEnabled() and not view.cancel_button.isEnabled() and not view.editor.isReadOnly()

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from tsstudio.errors import TsstudioError
 from tsstudio.gui.controller import AppController
-from tsstudio.gui.sweep_process import LaunchOptions, SweepProcess
+from tsstudio.gui.sweep_process import LaunchOptions, SweepProcess, sweep_command
 from tsstudio.gui.sweep_worker import SweepPoll, SweepPoller
 from tsstudio.gui.table_csv import model_csv, write_text_atomically
 from tsstudio.gui.widgets.sweep_grid import SweepGrid
@@ -404,21 +404,22 @@ class SweepsView(QWidget):
             return False
         if (self.spec_path is None or self.editor.document().isModified()) and not self.save():
             return False
-        spec = self.spec if self.spec is not None else self.load()
-        if spec is None:
+        spec = self.load()  # the file as it is now (it may have been edited elsewhere)
+        if spec is None or self.spec_path is None:
             return False
         options = LaunchOptions(executor=str(self.executor_combo.currentData()),
                                 workers=self.workers_spin.value() or None, address=self.address_edit.text())
         self._running_spec = spec
         self.log.clear()
         self.bottom_tabs.setCurrentWidget(self.log)
-        self.process.start(self.spec_path, spec.workspace, options)  # type: ignore[arg-type]
-        self._append_log("$ " + shlex.join(["python", *self.process.command[1:]]))
+        command = sweep_command(self.spec_path, spec.workspace, options)
+        self._append_log("$ " + shlex.join(["python", *command[1:]]))
         self._set_message(f"Sweep running ({options.executor}); Cancel stops it after checkpointing.")
         self._timer.setInterval(POLL_MS)
         self._timer.start()
+        self.process.start(self.spec_path, spec.workspace, options)
         self._update_buttons()
-        return True
+        return self.process.exit_code is None  # False when it could not even start (said in the log)
 
     def cancel(self) -> bool:
         """Stop the running sweep: SIGINT to its process, whose running cells checkpoint and stop."""
