@@ -117,3 +117,12 @@ def test_cells_are_hashable_and_survive_the_trip_to_a_worker(tmp_path: Path) -> 
     assert list(cells[0].tokenizer_config().augmentations.methods) == ["flip", "slope"]
     assert len({*cells, *cells}) == 2
     assert [cell_from_json(cell_to_json(c)) for c in cells] == cells
+
+
+def test_data_folders_are_absolute_whatever_the_working_folder(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    (tmp_path / "specs").mkdir()
+    write(tmp_path / "specs", "datasets: [GunPoint]\ndata_dirs: [../ucr]\npresets: [regular]\nseeds: [1]\n")
+    (tmp_path / "ucr" / "GunPoint").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    cell, = load_spec(Path("specs/demo.yaml")).cells()
+    assert cell.data_dir == str(tmp_path / "ucr")  # a worker on another node or folder finds the same data

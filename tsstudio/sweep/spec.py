@@ -224,7 +224,7 @@ def _datasets(path: Path, data: dict, base: Path) -> tuple[list[str], dict[str, 
                 raise _fail(path, "datasets", f"{item!r}: expected a name or {{name: ..., data_dir: ...}}")
             name = item["name"].strip()
             if item.get("data_dir"):
-                dirs[name] = str((base / str(item["data_dir"])).expanduser())
+                dirs[name] = str((base / Path(str(item["data_dir"])).expanduser()).resolve())
         elif isinstance(item, str) and item.strip():
             name = item.strip()
         else:
@@ -323,7 +323,7 @@ def parse_spec(data: Any, path: Path, workspace: Path | None = None) -> SweepSpe
     if not isinstance(name, str) or not name.strip() or _UNSAFE.search(name.strip()):
         raise _fail(path, "name", f"{name!r}: expected a name of letters, digits and . _ = + -")
     datasets, dataset_dirs = _datasets(path, data, base)
-    data_dirs = [str((base / d).expanduser()) for d in _str_list(path, data, "data_dirs", required=False)]
+    data_dirs = [str((base / Path(d).expanduser()).resolve()) for d in _str_list(path, data, "data_dirs", required=False)]
     if workspace is None:
         given = data.get("workspace")
         if given is not None and (not isinstance(given, str) or not given.strip()):
