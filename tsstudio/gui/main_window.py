@@ -38,6 +38,7 @@ from tsstudio.gui.views.compare_view import CompareView
 from tsstudio.gui.views.curves_view import CurvesView
 from tsstudio.gui.views.results_view import ResultsView
 from tsstudio.gui.views.sampler_view import SamplerView
+from tsstudio.gui.views.sweeps_view import SweepsView
 from tsstudio.gui.views.token_browser_view import TokenBrowserView
 
 GEOMETRY_KEY = "window/geometry"
@@ -116,6 +117,9 @@ class MainWindow(QMainWindow):
         self.curves_view = CurvesView(self.controller)
         self.tabs.addTab(self.curves_view, "Curves")
         self.results_view.curvesRequested.connect(self.show_curves)
+        self.sweeps_view = SweepsView(self.controller)  # runs `tsstudio sweep` in its own process
+        self.tabs.addTab(self.sweeps_view, "Sweeps")
+        self.sweeps_view.openRunRequested.connect(self.open_run)
         self.setCentralWidget(self.tabs)
 
         self._build_menus()
@@ -172,7 +176,7 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         """Recolour what the palette alone does not reach: every view's plots, the hint, form headers."""
         views = (self.datasets_view, self.augment_view, self.config_form, self.training_view, self.compare_view,
-                 self.codebook_view, self.results_view, self.curves_view)
+                 self.codebook_view, self.results_view, self.curves_view, self.sweeps_view)
         for view in views:
             if hasattr(view, "set_theme"):
                 view.set_theme(name)
@@ -443,6 +447,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = QUIT_WAIT_MS) -> bool:
         """Stop every job cooperatively and wait a bounded time; True if all threads ended."""
         self.training_view._close_source()
+        self.sweeps_view.shutdown()  # a running sweep checkpoints its cells and ends: no orphan process
         self.sampler_view.shutdown(timeout_ms)
         self.results_view.shutdown()
         self.curves_view.shutdown()
@@ -455,6 +460,9 @@ class MainWindow(QMainWindow):
         return ok
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+        if not self._closing and not self.sweeps_view.confirm_close():
+            event.ignore()  # the sweep goes on, and so does the window
+            return
         if not self._closing:
             self._closing = True
             self.save_layout()

@@ -1,0 +1,116 @@
+"""Screenshots of the Sweeps tab at 1366 × 768, in the dark and light theme: a small CBF sweep
+(2 presets × 2 seeds) launched from the tab, once while it runs and once finished with its summary.
+
+    python -m tsstudio.gui.sweep_screenshots [OUTDIR]      (default docs/images)
+
+Files are `sweeps-running-<theme>.png` and `sweeps-finished-<theme>.png`. Settings, the spec and
+the run files go to a temporary folder, so the user's own state is not touched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+
+from tsstudio.gui.screenshots import SIZE, THEMES, _pump  # noqa: E402
+
+SHOT_SPEC = """\
+# Two tokenizer presets on CBF, two seeds each, with a small budget.
+name: cbf-demo
+datasets: [CBF]
+presets: [regular, barlowtwins-slice]
+seeds: [1, 2]
+overrides:
+  - trainer.max_steps={steps}
+  - trainer.batch_size=32
+  - trainer.device=cpu
+  - trainer.checkpoint_every_steps=10
+  - trainer.snapshot_every_steps=10
+  - encoder.dim=32
+  - decoder.dim=32
+  - probes.at_start=false
+stages: [tokenizer, eval]
+workspace: workspace
+"""
+
+
+def take_sweep_screenshots(outdir: Path, themes: tuple[str, ...] = THEMES, size: tuple[int, int] = SIZE,
+                           steps: int = 120) -> list[Path]:
+    """Launch a small sweep in the Sweeps tab; save `sweeps-running-*` and `sweeps-finished-*` PNGs."""
+    tmp = Path(tempfile.mkdtemp(prefix="tsstudio-shots-"))
+    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        os.environ[var] = str(tmp / var.lower())
+    from PySide6.QtCore import QSettings  # noqa: I001
+
+    from tsstudio.gui.app import create_app
+
+    app = create_app(["tsstudio-screenshots"])
+    app.setApplicationName("tsstudio-screenshots")  # type: ignore[attr-defined]
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
+
+    from tsstudio.gui.controller import AppController
+    from tsstudio.gui.main_window import MainWindow
+    from tsstudio.gui.theme import ThemeManager
+
+    workspace = tmp / "workspace"
+    workspace.mkdir()
+    spec = tmp / "cbf-demo.yaml"
+    spec.write_text(SHOT_SPEC.format(steps=steps), encoding="utf-8")
+    theme = ThemeManager()
+    theme.apply(themes[0])
+    window = MainWindow(controller=AppController(workspace), theme=theme)  # the runs list shows the sweep's runs
+    window.resize(*size)
+    window.show()
+    outdir.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+
+    def save(name: str) -> None:
+        for theme_name in themes:
+            theme.apply(theme_name)
+            _pump(app, lambda: False, 0.4)
+            path = outdir / f"{name}-{theme_name}.png"
+            window.grab().save(str(path))
+            shots.append(path)
+        theme.apply(themes[0])
+
+    view = window.sweeps_view
+    window.tabs.setCurrentWidget(view)
+    if not view.open_spec(spec):
+        raise RuntimeError(f"the screenshot spec does not load: {view.message.text()}")
+    view.workers_spin.setValue(2)
+    if not view.launch():
+        raise RuntimeError(f"the sweep did not start: {view.message.text()}")
+    def mid_run() -> bool:
+        running = [s for s in view.states.values() if s.status == "running" and s.step >= 20]
+        return bool(running) and view.grid.counts()["finished"] >= 1
+
+    _pump(app, lambda: mid_run() or not view.is_running, 600)
+    save("sweeps-running")
+    _pump(app, lambda: not view.is_running, 900)
+    _pump(app, lambda: not view.poller.busy and view.summary is not None, 60)
+    window.runs_view.refresh()
+    view.bottom_tabs.setCurrentIndex(0)  # the summary
+    if view.metric_combo.findText("svm_accuracy") >= 0:
+        view.metric_combo.setCurrentText("svm_accuracy")
+    _pump(app, lambda: False, 1.5)
+    save("sweeps-finished")
+    window.close()
+    return shots
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    outdir = Path(args[0]) if args else Path("docs/images")
+    for path in take_sweep_screenshots(outdir):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
