@@ -9,13 +9,13 @@ line by line so that the error can name the exact line and column.
 from __future__ import annotations
 
 import gzip
-import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from tsstudio.data.parsing import parse_labels, short
 from tsstudio.errors import DataError
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -67,46 +67,13 @@ def _scan(path: Path) -> _Rows:
     for line, number in zip(lines, numbers):
         found = line.count("\t") + 1
         if found == 1:
-            raise DataError(f"{path}:{number}: row has a label ('{_short(line)}') but no values")
+            raise DataError(f"{path}:{number}: row has a label ('{short(line)}') but no values")
         if found != expected:
             raise DataError(
                 f"{path}:{number}: expected {expected} columns like line {first}, found {found} (ragged row)"
             )
     labels = [line.partition("\t")[0].strip() for line in lines]
     return _Rows(lines, numbers, labels, expected)
-
-
-def _short(token: str, limit: int = 40) -> str:
-    """A token quoted safely in a one-line message (cut when long)."""
-    token = token.replace("\t", " ")
-    return token if len(token) <= limit else token[: limit - 3] + "..."
-
-
-def _parse_labels(path: Path, rows: _Rows) -> np.ndarray:
-    """Labels as float64 when all are numbers (they must then be integers), else as str."""
-    numeric: list[float] = []
-    first_text: int | None = None
-    for i, token in enumerate(rows.labels):
-        try:
-            numeric.append(float(token))
-        except ValueError:
-            if first_text is None:
-                first_text = i
-    if first_text is None:
-        for i, value in enumerate(numeric):
-            if not math.isfinite(value) or not value.is_integer():
-                raise DataError(
-                    f"{path}:{rows.line_numbers[i]}: column 1: label '{_short(rows.labels[i])}' is not a class label "
-                    "(expected an integer or a name)"
-                )
-        return np.asarray(numeric, dtype=np.float64)
-    if numeric:
-        i = first_text
-        raise DataError(
-            f"{path}:{rows.line_numbers[i]}: column 1: label '{_short(rows.labels[i])}' is not a number "
-            "like the other labels"
-        )
-    return np.asarray(rows.labels, dtype=str)
 
 
 def _locate_bad_value(path: Path, rows: _Rows) -> DataError:
@@ -118,7 +85,7 @@ def _locate_bad_value(path: Path, rows: _Rows) -> DataError:
             except ValueError:
                 if not token.strip():
                     return DataError(f"{path}:{number}: column {column}: empty value")
-                return DataError(f"{path}:{number}: column {column}: non-numeric value '{_short(token)}'")
+                return DataError(f"{path}:{number}: column {column}: non-numeric value '{short(token)}'")
     return DataError(f"{path}: values could not be parsed as numbers")
 
 
@@ -139,7 +106,7 @@ def _parse_values(path: Path, rows: _Rows) -> np.ndarray:
         token = rows.lines[row].split("\t")[col + 1].strip()
         kind = "NaN" if np.isnan(x[row, col]) else "infinite"
         raise DataError(
-            f"{path}:{rows.line_numbers[row]}: column {col + 2}: value '{_short(token)}' is {kind} "
+            f"{path}:{rows.line_numbers[row]}: column {col + 2}: value '{short(token)}' is {kind} "
             "(missing values are not supported)"
         )
     return x
@@ -153,7 +120,7 @@ def read_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     rows = _scan(path)
     x = _parse_values(path, rows)
-    y = _parse_labels(path, rows)
+    y = parse_labels(path, rows.labels, rows.line_numbers, "column 1")
     return x, y
 
 
@@ -165,5 +132,5 @@ def read_info(path: str | Path) -> tuple[int, int, set]:
     """
     path = Path(path)
     rows = _scan(path)
-    labels = _parse_labels(path, rows)
+    labels = parse_labels(path, rows.labels, rows.line_numbers, "column 1")
     return len(rows.lines), rows.n_columns - 1, set(labels.tolist())
