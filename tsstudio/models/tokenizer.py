@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -90,9 +91,11 @@ class Tokenizer(nn.Module):
             dead_code_threshold=q.dead_code_threshold,
         )
 
-    def _autocast(self, device: torch.device) -> torch.autocast:
-        enabled = self.autocast_dtype is not None
-        return torch.autocast(device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=enabled)
+    def _autocast(self, device: torch.device) -> AbstractContextManager:
+        """Autocast to the run's reduced precision; no context at all in float32 (nothing to pay)."""
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(device.type, dtype=self.autocast_dtype)
 
     def to_stft(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, L) or (B, L) series → (B, 2, F, T)."""
