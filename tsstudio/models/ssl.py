@@ -80,7 +80,7 @@ def _terms(**values: Tensor) -> dict[str, float]:
     return dict(zip(values.keys(), floats))
 
 
-def barlow_twins_loss(p1: Tensor, p2: Tensor, lambd: float) -> tuple[Tensor, dict[str, float]]:
+def _barlow_twins(p1: Tensor, p2: Tensor, lambd: float) -> tuple[Tensor, dict[str, Tensor]]:
     """Barlow Twins as in the thesis: [Σ_i (1 - C_ii)² + λ Σ_{i≠j} C_ij²] / F.
 
     C = p̃1ᵀ p̃2 / B with p̃ standardised per feature, (p - mean) / (std + 1e-8), unbiased std (so
@@ -99,7 +99,7 @@ def barlow_twins_loss(p1: Tensor, p2: Tensor, lambd: float) -> tuple[Tensor, dic
         on_diag = (1.0 - diag).square().sum() / f
         off_diag = (_cross_frobenius_sq(z1, z2) / (n * n) - diag.square().sum()) / f
         loss = on_diag + lambd * off_diag
-    return loss, _terms(on_diag=on_diag, off_diag=off_diag)
+    return loss, {"on_diag": on_diag.detach(), "off_diag": off_diag.detach()}
 
 
 def _correlation_term(p: Tensor) -> Tensor:
@@ -121,7 +121,7 @@ def _covariance_term(p: Tensor) -> Tensor:
     return (_cross_frobenius_sq(pc, pc) / ((n - 1) ** 2) - var.square().sum()) / f
 
 
-def vibcreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, float]]:
+def _vibcreg(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, Tensor]]:
     """VIbCReg: λ·MSE(p1, p2) + μ·(v(p1) + v(p2)) + ν·(c(p1) + c(p2)); the global weight is the caller's.
 
     Returns the loss and the unweighted terms invariance = MSE, variance = v1 + v2 and
@@ -135,10 +135,10 @@ def vibcreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> 
         var = _variance_term(a) + _variance_term(b)
         cov = _correlation_term(a) + _correlation_term(b)
         loss = lambd * inv + mu * var + nu * cov
-    return loss, _terms(invariance=inv, variance=var, covariance=cov)
+    return loss, {"invariance": inv.detach(), "variance": var.detach(), "covariance": cov.detach()}
 
 
-def vicreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, float]]:
+def _vicreg(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, Tensor]]:
     """VICReg: λ·MSE(p1, p2) + μ·(v(p1) + v(p2)) + ν·(cov(p1) + cov(p2)), classic covariance term.
 
     Returns the loss and the unweighted terms invariance, variance = v1 + v2, covariance = cov1 + cov2.
@@ -151,7 +151,25 @@ def vicreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> t
         var = _variance_term(a) + _variance_term(b)
         cov = _covariance_term(a) + _covariance_term(b)
         loss = lambd * inv + mu * var + nu * cov
-    return loss, _terms(invariance=inv, variance=var, covariance=cov)
+    return loss, {"invariance": inv.detach(), "variance": var.detach(), "covariance": cov.detach()}
+
+
+def barlow_twins_loss(p1: Tensor, p2: Tensor, lambd: float) -> tuple[Tensor, dict[str, float]]:
+    """Barlow Twins loss and its terms as floats (see `_barlow_twins`)."""
+    loss, terms = _barlow_twins(p1, p2, lambd)
+    return loss, _terms(**terms)
+
+
+def vibcreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, float]]:
+    """VIbCReg loss and its terms as floats (see `_vibcreg`)."""
+    loss, terms = _vibcreg(p1, p2, lambd, mu, nu)
+    return loss, _terms(**terms)
+
+
+def vicreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, float]]:
+    """VICReg loss and its terms as floats (see `_vicreg`)."""
+    loss, terms = _vicreg(p1, p2, lambd, mu, nu)
+    return loss, _terms(**terms)
 
 
 class IterNorm(nn.Module):
@@ -293,15 +311,21 @@ class SSLHead(nn.Module):
 
     def forward(self, z_q: Tensor, z_aug: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Pool, project both branches with the same projector (z_q is view 1), return (loss, terms)."""
+        loss, terms = self.loss_terms(z_q, z_aug)
+        return loss, _terms(**terms)
+
+    def loss_terms(self, z_q: Tensor, z_aug: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """As `forward`, with the terms left as detached 0-d tensors (no host transfer: training reads
+        every metric of a step in one transfer)."""
         if z_q.shape != z_aug.shape:
             raise ValueError(f"SSLHead: branch latents differ in shape: {tuple(z_q.shape)} vs {tuple(z_aug.shape)}")
         # Two projector calls (not one over the concatenation): each view keeps its own BatchNorm statistics.
         p1 = self.projector(pool_latent(z_q))
         p2 = self.projector(pool_latent(z_aug))
         if self.method == "barlowtwins":
-            loss, terms = barlow_twins_loss(p1, p2, self.bt_lambda)
+            loss, terms = _barlow_twins(p1, p2, self.bt_lambda)
         elif self.method == "vibcreg":
-            loss, terms = vibcreg_loss(p1, p2, *self.vib_params)
+            loss, terms = _vibcreg(p1, p2, *self.vib_params)
         else:
-            loss, terms = vicreg_loss(p1, p2, *self.vib_params)
+            loss, terms = _vicreg(p1, p2, *self.vib_params)
         return loss, {f"ssl_{k}": v for k, v in terms.items()}
