@@ -75,6 +75,10 @@ class Tokenizer(nn.Module):
         self.n_fft = config.stft.n_fft
         self.hop = config.stft.hop_length
         self.autocast_dtype = precision
+        # Convolutions run on channels-last (NHWC) activations: oneDNN's and cuDNN's native layout,
+        # so no layout reorder before and after every convolution (about 2× on the convolutions of
+        # an AVX2 CPU). A memory layout only: the same values up to float rounding.
+        self.channels_last = True
         enc, dec, q = config.encoder, config.decoder, config.quantizer
         if enc.dim != dec.dim:
             raise ValueError("encoder.dim and decoder.dim must be equal (the codes feed the decoder)")
@@ -97,6 +101,10 @@ class Tokenizer(nn.Module):
             return nullcontext()
         return torch.autocast(device.type, dtype=self.autocast_dtype)
 
+    def _layout(self, h: torch.Tensor) -> torch.Tensor:
+        """`h` in the memory layout the convolutions run in."""
+        return h.contiguous(memory_format=torch.channels_last) if self.channels_last else h.contiguous()
+
     def to_stft(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, L) or (B, L) series → (B, 2, F, T)."""
         if x.dim() == 2:
@@ -114,7 +122,7 @@ class Tokenizer(nn.Module):
         itself stay float32, so code assignment and the EMA codebook see full-precision vectors.
         """
         u = self.to_stft(x)
-        h = self.encoder.stem(u)
+        h = self.encoder.stem(self._layout(u))
         with self._autocast(u.device):
             z = self.encoder.body(h)
         return u, z.float()
@@ -122,7 +130,7 @@ class Tokenizer(nn.Module):
     def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:
         """Latent grid → STFT image û (float32; the output layers run in float32)."""
         with self._autocast(z_q.device):
-            h = self.decoder.body(z_q)
+            h = self.decoder.body(self._layout(z_q))
         return self.decoder.output(h.float())
 
     def forward(self, x: torch.Tensor) -> TokenizerOutput:
