@@ -42,14 +42,17 @@ from tsstudio.train import TokenizerTrainer
 class TsstudioStep:
     """tsstudio's own training step (the loop's schedule, batching and metrics) for one configuration."""
 
-    def __init__(self, config, dataset, channels_last: bool = True) -> None:
+    def __init__(self, config, dataset, channels_last: bool = True, tf32: bool = False) -> None:
         self.trainer = TokenizerTrainer(config, dataset, lambda event: None)
         self.trainer._setup()
         self.trainer.model.channels_last = channels_last
         self.dataset = dataset
+        self.tf32 = tf32
 
     def step(self) -> dict[str, float]:
         t = self.trainer
+        if t.device.type == "cuda":  # process-wide flags: set for whichever configuration runs now
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = self.tf32
         for group in t.optimizer.param_groups:
             group["lr"] = t.config.trainer.lr
         metrics = t.train_step(t._batch_indices())
@@ -88,9 +91,9 @@ def measure(preset: str, dataset, args) -> list[dict]:
         steps["baseline"] = BaselineStep(configuration(preset, dataset, "fp32", "cpu", args.seed, []), dataset)
     for name in args.configs:
         precision, *extra = name.split("+")
-        overrides = [f"trainer.{e}" for e in extra if e != "nchw"]
+        overrides = [f"trainer.{e}" for e in extra if e not in ("nchw", "tf32")]
         config = configuration(preset, dataset, precision, args.device, args.seed, overrides)
-        steps[name] = TsstudioStep(config, dataset, channels_last="nchw" not in extra)
+        steps[name] = TsstudioStep(config, dataset, channels_last="nchw" not in extra, tf32="tf32" in extra)
     flops = {name: s.flops() for name, s in steps.items() if isinstance(s, TsstudioStep)}
     for s in steps.values():  # warm-up (first-touch allocations, kernel selection)
         for _ in range(args.warmup):
@@ -156,19 +159,23 @@ def main() -> None:
     print(f"{args.dataset}: {dataset.n_train} train, length {dataset.length}; batch 128; {args.rounds} rounds × "
           f"{args.steps} steps per configuration, interleaved", flush=True)
     rows = [row for preset in args.presets for row in measure(preset, dataset, args)]
+    print_table(rows, args.quality)
+
+
+def print_table(rows: list[dict], quality: bool) -> None:
+    """The summary rows as a Markdown table."""
     print()
     print("| preset | configuration | ms/step | samples/s | GFLOP/step | % of fp32 peak | × baseline (same run) |"
-          + (" test MSE time |" if args.quality else ""))
-    print("|---|---|---|---|---|---|---|" + ("---|" if args.quality else ""))
+          + (" test MSE time |" if quality else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|" if quality else ""))
     for r in rows:
         label = r["config"] if "resolved" not in r else f"{r['config']} ({r['resolved']})"
         gflop = f"{r['gflop']:.1f}" if "gflop" in r else "-"
         frac = f"{100 * r['fraction_of_peak']:.0f}%" if "fraction_of_peak" in r else "-"
         ratio = f"{r['vs_baseline']:.2f}" if "vs_baseline" in r else "-"
-        quality = f" {r['test_mse_time']:.4f} |" if "test_mse_time" in r else (" - |" if args.quality else "")
+        extra = f" {r['test_mse_time']:.4f} |" if "test_mse_time" in r else (" - |" if quality else "")
         print(f"| {r['preset']} | {label} | {r['ms_per_step']:.0f} | {r['samples_per_s']:.0f} | {gflop} | {frac} | {ratio} |"
-              + quality)
-
+              + extra)
 
 if __name__ == "__main__":
     main()
