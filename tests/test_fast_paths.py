@@ -89,3 +89,27 @@ def test_convolutions_see_channels_last_activations():
     _, z = tokenizer.encode(torch.randn(4, 128))
     assert seen[0].is_contiguous(memory_format=torch.channels_last)
     assert z.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("iternorm", [False, True])
+def test_projector_pair_is_two_projector_calls(iternorm):
+    """Stacking the views for the linear layers only: outputs, gradients and the running
+    statistics of every batch norm / IterNorm match two separate calls to float32 rounding."""
+    from tsstudio.models.ssl import Projector
+
+    torch.manual_seed(0)
+    a = Projector(16, 64, 64, iternorm=iternorm, iternorm_groups=8).train()
+    b = Projector(16, 64, 64, iternorm=iternorm, iternorm_groups=8).train()
+    b.load_state_dict(a.state_dict())
+    x1, x2 = torch.randn(32, 16), torch.randn(32, 16) * 2 + 1
+    p1, p2 = a.pair(x1, x2)
+    q1, q2 = b(x1), b(x2)
+    torch.testing.assert_close(p1, q1, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(p2, q2, rtol=1e-5, atol=1e-5)
+    (p1.square().sum() + (p1 * p2).sum()).backward()
+    (q1.square().sum() + (q1 * q2).sum()).backward()
+    scale = max(float(p.grad.abs().max()) for p in b.parameters())  # biases before a batch norm get ~0
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+        torch.testing.assert_close(pa.grad / scale, pb.grad / scale, rtol=0, atol=1e-5, msg=name)
+    for (name, ba), bb in zip(a.named_buffers(), b.buffers()):
+        torch.testing.assert_close(ba, bb, rtol=1e-5, atol=1e-6, msg=name)

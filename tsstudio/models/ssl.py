@@ -268,6 +268,28 @@ class Projector(nn.Module):
         out = self.net(x)
         return self.iternorm(out) if self.iternorm is not None else out
 
+    def pair(self, x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
+        """`(self(x1), self(x2))` with each linear layer applied once to both views stacked.
+
+        Batch norm and IterNorm still see each view alone (their own batch statistics, running
+        statistics updated view 1 then view 2 as by two calls), so the results are those of two
+        calls up to float rounding; but every 4096×4096 weight is read once per pass instead of
+        twice and its gradient is one matrix product, not two products and a 16 M-element sum.
+        """
+        if x1.shape != x2.shape:
+            raise ValueError(f"Projector.pair: views differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
+        n = x1.shape[0]
+        h = torch.cat([x1, x2])
+        for layer in self.net:
+            if isinstance(layer, nn.BatchNorm1d):
+                h = torch.cat([layer(h[:n]), layer(h[n:])])
+            else:
+                h = layer(h)
+        p1, p2 = h[:n], h[n:]
+        if self.iternorm is not None:
+            p1, p2 = self.iternorm(p1), self.iternorm(p2)
+        return p1, p2
+
 
 _TERM_NAMES: dict[str, tuple[str, ...]] = {
     "barlowtwins": ("ssl_on_diag", "ssl_off_diag"),
@@ -319,9 +341,8 @@ class SSLHead(nn.Module):
         every metric of a step in one transfer)."""
         if z_q.shape != z_aug.shape:
             raise ValueError(f"SSLHead: branch latents differ in shape: {tuple(z_q.shape)} vs {tuple(z_aug.shape)}")
-        # Two projector calls (not one over the concatenation): each view keeps its own BatchNorm statistics.
-        p1 = self.projector(pool_latent(z_q))
-        p2 = self.projector(pool_latent(z_aug))
+        # Each view keeps its own batch-norm statistics; the linear layers see both at once.
+        p1, p2 = self.projector.pair(pool_latent(z_q), pool_latent(z_aug))
         if self.method == "barlowtwins":
             loss, terms = _barlow_twins(p1, p2, self.bt_lambda)
         elif self.method == "vibcreg":
