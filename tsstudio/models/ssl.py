@@ -319,6 +319,7 @@ class SSLHead(nn.Module):
             iternorm_groups=config.iternorm_groups,
             iternorm_iters=config.iternorm_iters,
         )
+        self.stack_views = True  # Projector.pair (False: two projector calls, the plain path)
         self.bt_lambda = float(config.bt_lambda)
         self.vib_params = (float(config.vib_lambda), float(config.vib_mu), float(config.vib_nu))
 
@@ -342,7 +343,10 @@ class SSLHead(nn.Module):
         if z_q.shape != z_aug.shape:
             raise ValueError(f"SSLHead: branch latents differ in shape: {tuple(z_q.shape)} vs {tuple(z_aug.shape)}")
         # Each view keeps its own batch-norm statistics; the linear layers see both at once.
-        p1, p2 = self.projector.pair(pool_latent(z_q), pool_latent(z_aug))
+        if self.stack_views:
+            p1, p2 = self.projector.pair(pool_latent(z_q), pool_latent(z_aug))
+        else:
+            p1, p2 = self.projector(pool_latent(z_q)), self.projector(pool_latent(z_aug))
         if self.method == "barlowtwins":
             loss, terms = _barlow_twins(p1, p2, self.bt_lambda)
         elif self.method == "vibcreg":
