@@ -9,7 +9,7 @@ the built-in CBF) with the Training tab showing the live run, and measures:
 
 Targets: p99 ≤ 50 ms; app throughput ≥ 80 % of the CLI's.
 
-    python benchmarks/gui_responsiveness.py [--steps 40] [--batch 128] [--dataset FordA]
+    python benchmarks/gui_responsiveness.py [--steps 40] [--batch 128] [--dataset FordA] [--device cuda]
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--dataset", default=None)
     parser.add_argument("--probe-ms", type=int, default=10)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="device both runs train on")
     parser.add_argument(
         "--also-default-threads",
         action="store_true",
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         f"data.dataset={dataset}",
         f"trainer.max_steps={args.steps}",
         f"trainer.batch_size={args.batch}",
-        "trainer.device=cpu",
+        f"trainer.device={args.device}",
         "probes.at_start=false",
         "trainer.snapshot_every_steps=10",
     ]
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return samples_per_s(times, args.batch), str(trainer.status)
 
     same_rate, status = cli_rate(job.threads, "cli-same-threads.h5")
-    print(f"dataset {dataset}, {args.steps} steps of batch {args.batch}, preset regular, cpu, {os.cpu_count()} cores")
+    print(f"dataset {dataset}, {args.steps} steps of batch {args.batch}, preset regular, {args.device}, {os.cpu_count()} cores")
     print(f"app run: {app_wall:.1f} s wall; torch threads in the app's job: {job.threads}")
     print(
         f"event-loop latency over the app run ({len(delays)} probes of {args.probe_ms} ms): "

@@ -197,7 +197,10 @@ class MaskGITPrior(nn.Module):
         return self.n_classes
 
     def loss(self, tokens: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
-        """Masked-token cross-entropy on a batch of (B, N) tokens; null-class dropout in training only."""
+        """Masked-token cross-entropy on a batch of (B, N) tokens; null-class dropout in training only.
+
+        The metrics are detached 0-d tensors (the caller reads a step's metrics in one host transfer).
+        """
         b, n = tokens.shape
         mask = random_mask(b, n, generator, tokens.device)
         inputs = torch.where(mask, torch.full_like(tokens, self.transformer.mask_id), tokens)
@@ -205,10 +208,14 @@ class MaskGITPrior(nn.Module):
             drop = torch.rand(b, generator=generator, device=tokens.device) < self.config.p_unconditional
             labels = torch.where(drop, torch.full_like(labels, self.null_class), labels)
         logits = self._logits(inputs, labels)
-        loss = F.cross_entropy(logits[mask], tokens[mask])
+        # Means over the masked positions as weighted sums, not boolean indexing: indexing by a mask
+        # waits for the device to know how many positions it selects.
+        weight = mask.float()
+        n_masked = weight.sum().clamp(min=1)
+        loss = (F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none") * weight).sum() / n_masked
         with torch.no_grad():
-            accuracy = (logits[mask].argmax(-1) == tokens[mask]).float().mean()
-        return loss, {"masked_accuracy": float(accuracy), "mask_fraction": float(mask.float().mean())}
+            accuracy = ((logits.argmax(-1) == tokens).float() * weight).sum() / n_masked
+        return loss, {"masked_accuracy": accuracy, "mask_fraction": weight.mean()}
 
     def guided_logits(self, tokens: torch.Tensor, labels: torch.Tensor | None, guidance: float) -> torch.Tensor:
         """Logits with classifier-free guidance ℓ_null + w·(ℓ_cond − ℓ_null); one pass when w = 1 or unconditional."""

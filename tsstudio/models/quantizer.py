@@ -24,12 +24,16 @@ class Quantized:
 
 
 def perplexity(counts: torch.Tensor) -> float:
-    """exp(entropy) of the code usage distribution given by `counts`; in [1, K]."""
+    """exp(entropy) of the code usage distribution given by `counts`; in [1, K] (0 without counts)."""
+    return float(perplexity_tensor(counts))
+
+
+def perplexity_tensor(counts: torch.Tensor) -> torch.Tensor:
+    """`perplexity` as a float64 0-d tensor on the counts' device, computed without a host sync."""
     total = counts.sum()
-    if total <= 0:
-        return 0.0
-    p = counts.double() / total
-    return float(torch.exp(-(p * torch.log(p + 1e-10)).sum()))
+    p = counts.double() / total.clamp(min=1)
+    value = torch.exp(-(p * torch.log(p + 1e-10)).sum())
+    return torch.where(total > 0, value, torch.zeros_like(value))
 
 
 def off_diagonal_mean_abs(matrix: torch.Tensor) -> float:
@@ -95,6 +99,7 @@ class Quantizer(nn.Module):
         self.register_buffer("embed_avg", init.clone())
         self.register_buffer("cluster_size", torch.zeros(codebook_size))
         self.register_buffer("initted", torch.tensor(not kmeans_init))
+        self._initted_known = not kmeans_init  # host copy of `initted`: no device sync per step once set
 
     def assign(self, flat: torch.Tensor) -> torch.Tensor:
         """Index of the nearest code (squared Euclidean distance) for each row of (N, D)."""
@@ -106,8 +111,10 @@ class Quantizer(nn.Module):
         b, d, h, w = z.shape
         z = z.float()
         flat = z.permute(0, 2, 3, 1).reshape(-1, d)
-        if self.training and not bool(self.initted):
-            self._kmeans_init(flat.detach())
+        if self.training and not self._initted_known:
+            if not bool(self.initted):
+                self._kmeans_init(flat.detach())
+            self._initted_known = True
         indices = self.assign(flat.detach())
         counts = torch.bincount(indices, minlength=self.codebook_size)
         codes = F.embedding(indices, self.codebook).view(b, h, w, d).permute(0, 3, 1, 2)
@@ -116,6 +123,10 @@ class Quantizer(nn.Module):
         commit = self.commitment_weight * F.mse_loss(z, codes.detach()) if self.training else z.new_zeros(())
         z_q = z + (codes - z).detach()
         return Quantized(z_q=z_q, indices=indices.view(b, h, w), commit_loss=commit, counts=counts)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # noqa: ANN001 - torch's hook
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._initted_known = False  # read `initted` again at the next training step
 
     @torch.no_grad()
     def _kmeans_init(self, flat: torch.Tensor) -> None:

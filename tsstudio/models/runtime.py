@@ -27,11 +27,19 @@ def resolve_device(name: str) -> torch.device:
 
 
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU executes bf16 matrix work natively (AVX512-BF16 or AMX)."""
+    """Whether torch's CPU kernels run bf16 matrix work natively here (AVX512-BF16 or AMX).
+
+    torch's own capability comes first: a CPU whose kernels are AVX2 (or that was capped to AVX2
+    with ATEN_CPU_CAPABILITY) emulates bf16, which is slower than float32, whatever the CPU flags
+    say. Only an AVX-512 capability is refined by the flags, since torch reports plain `AVX512`
+    on CPUs with and without the BF16 extension.
+    """
     cpu = getattr(torch.backends, "cpu", None)
-    capability = cpu.get_cpu_capability() if cpu else ""
-    if capability in ("AVX512_BF16", "AMX") or "AMX" in capability:
+    capability = (cpu.get_cpu_capability() if cpu else "").upper()
+    if "AMX" in capability or capability == "AVX512_BF16":
         return True
+    if not capability.startswith("AVX512"):
+        return False
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
             flags = fh.read()

@@ -80,7 +80,7 @@ def _terms(**values: Tensor) -> dict[str, float]:
     return dict(zip(values.keys(), floats))
 
 
-def barlow_twins_loss(p1: Tensor, p2: Tensor, lambd: float) -> tuple[Tensor, dict[str, float]]:
+def _barlow_twins(p1: Tensor, p2: Tensor, lambd: float) -> tuple[Tensor, dict[str, Tensor]]:
     """Barlow Twins as in the thesis: [Σ_i (1 - C_ii)² + λ Σ_{i≠j} C_ij²] / F.
 
     C = p̃1ᵀ p̃2 / B with p̃ standardised per feature, (p - mean) / (std + 1e-8), unbiased std (so
@@ -99,7 +99,7 @@ def barlow_twins_loss(p1: Tensor, p2: Tensor, lambd: float) -> tuple[Tensor, dic
         on_diag = (1.0 - diag).square().sum() / f
         off_diag = (_cross_frobenius_sq(z1, z2) / (n * n) - diag.square().sum()) / f
         loss = on_diag + lambd * off_diag
-    return loss, _terms(on_diag=on_diag, off_diag=off_diag)
+    return loss, {"on_diag": on_diag.detach(), "off_diag": off_diag.detach()}
 
 
 def _correlation_term(p: Tensor) -> Tensor:
@@ -121,7 +121,7 @@ def _covariance_term(p: Tensor) -> Tensor:
     return (_cross_frobenius_sq(pc, pc) / ((n - 1) ** 2) - var.square().sum()) / f
 
 
-def vibcreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, float]]:
+def _vibcreg(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, Tensor]]:
     """VIbCReg: λ·MSE(p1, p2) + μ·(v(p1) + v(p2)) + ν·(c(p1) + c(p2)); the global weight is the caller's.
 
     Returns the loss and the unweighted terms invariance = MSE, variance = v1 + v2 and
@@ -135,10 +135,10 @@ def vibcreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> 
         var = _variance_term(a) + _variance_term(b)
         cov = _correlation_term(a) + _correlation_term(b)
         loss = lambd * inv + mu * var + nu * cov
-    return loss, _terms(invariance=inv, variance=var, covariance=cov)
+    return loss, {"invariance": inv.detach(), "variance": var.detach(), "covariance": cov.detach()}
 
 
-def vicreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, float]]:
+def _vicreg(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, Tensor]]:
     """VICReg: λ·MSE(p1, p2) + μ·(v(p1) + v(p2)) + ν·(cov(p1) + cov(p2)), classic covariance term.
 
     Returns the loss and the unweighted terms invariance, variance = v1 + v2, covariance = cov1 + cov2.
@@ -151,7 +151,25 @@ def vicreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> t
         var = _variance_term(a) + _variance_term(b)
         cov = _covariance_term(a) + _covariance_term(b)
         loss = lambd * inv + mu * var + nu * cov
-    return loss, _terms(invariance=inv, variance=var, covariance=cov)
+    return loss, {"invariance": inv.detach(), "variance": var.detach(), "covariance": cov.detach()}
+
+
+def barlow_twins_loss(p1: Tensor, p2: Tensor, lambd: float) -> tuple[Tensor, dict[str, float]]:
+    """Barlow Twins loss and its terms as floats (see `_barlow_twins`)."""
+    loss, terms = _barlow_twins(p1, p2, lambd)
+    return loss, _terms(**terms)
+
+
+def vibcreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, float]]:
+    """VIbCReg loss and its terms as floats (see `_vibcreg`)."""
+    loss, terms = _vibcreg(p1, p2, lambd, mu, nu)
+    return loss, _terms(**terms)
+
+
+def vicreg_loss(p1: Tensor, p2: Tensor, lambd: float, mu: float, nu: float) -> tuple[Tensor, dict[str, float]]:
+    """VICReg loss and its terms as floats (see `_vicreg`)."""
+    loss, terms = _vicreg(p1, p2, lambd, mu, nu)
+    return loss, _terms(**terms)
 
 
 class IterNorm(nn.Module):
@@ -250,6 +268,28 @@ class Projector(nn.Module):
         out = self.net(x)
         return self.iternorm(out) if self.iternorm is not None else out
 
+    def pair(self, x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
+        """`(self(x1), self(x2))` with each linear layer applied once to both views stacked.
+
+        Batch norm and IterNorm still see each view alone (their own batch statistics, running
+        statistics updated view 1 then view 2 as by two calls), so the results are those of two
+        calls up to float rounding; but every 4096×4096 weight is read once per pass instead of
+        twice and its gradient is one matrix product, not two products and a 16 M-element sum.
+        """
+        if x1.shape != x2.shape:
+            raise ValueError(f"Projector.pair: views differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
+        n = x1.shape[0]
+        h = torch.cat([x1, x2])
+        for layer in self.net:
+            if isinstance(layer, nn.BatchNorm1d):
+                h = torch.cat([layer(h[:n]), layer(h[n:])])
+            else:
+                h = layer(h)
+        p1, p2 = h[:n], h[n:]
+        if self.iternorm is not None:
+            p1, p2 = self.iternorm(p1), self.iternorm(p2)
+        return p1, p2
+
 
 _TERM_NAMES: dict[str, tuple[str, ...]] = {
     "barlowtwins": ("ssl_on_diag", "ssl_off_diag"),
@@ -279,6 +319,7 @@ class SSLHead(nn.Module):
             iternorm_groups=config.iternorm_groups,
             iternorm_iters=config.iternorm_iters,
         )
+        self.stack_views = True  # Projector.pair (False: two projector calls, the plain path)
         self.bt_lambda = float(config.bt_lambda)
         self.vib_params = (float(config.vib_lambda), float(config.vib_mu), float(config.vib_nu))
 
@@ -293,15 +334,23 @@ class SSLHead(nn.Module):
 
     def forward(self, z_q: Tensor, z_aug: Tensor) -> tuple[Tensor, dict[str, float]]:
         """Pool, project both branches with the same projector (z_q is view 1), return (loss, terms)."""
+        loss, terms = self.loss_terms(z_q, z_aug)
+        return loss, _terms(**terms)
+
+    def loss_terms(self, z_q: Tensor, z_aug: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """As `forward`, with the terms left as detached 0-d tensors (no host transfer: training reads
+        every metric of a step in one transfer)."""
         if z_q.shape != z_aug.shape:
             raise ValueError(f"SSLHead: branch latents differ in shape: {tuple(z_q.shape)} vs {tuple(z_aug.shape)}")
-        # Two projector calls (not one over the concatenation): each view keeps its own BatchNorm statistics.
-        p1 = self.projector(pool_latent(z_q))
-        p2 = self.projector(pool_latent(z_aug))
-        if self.method == "barlowtwins":
-            loss, terms = barlow_twins_loss(p1, p2, self.bt_lambda)
-        elif self.method == "vibcreg":
-            loss, terms = vibcreg_loss(p1, p2, *self.vib_params)
+        # Each view keeps its own batch-norm statistics; the linear layers see both at once.
+        if self.stack_views:
+            p1, p2 = self.projector.pair(pool_latent(z_q), pool_latent(z_aug))
         else:
-            loss, terms = vicreg_loss(p1, p2, *self.vib_params)
+            p1, p2 = self.projector(pool_latent(z_q)), self.projector(pool_latent(z_aug))
+        if self.method == "barlowtwins":
+            loss, terms = _barlow_twins(p1, p2, self.bt_lambda)
+        elif self.method == "vibcreg":
+            loss, terms = _vibcreg(p1, p2, *self.vib_params)
+        else:
+            loss, terms = _vicreg(p1, p2, *self.vib_params)
         return loss, {f"ssl_{k}": v for k, v in terms.items()}

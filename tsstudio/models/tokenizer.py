@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -82,6 +83,10 @@ class Tokenizer(nn.Module):
         self.n_fft = config.stft.n_fft
         self.hop = config.stft.hop_length
         self.autocast_dtype = precision
+        # Convolutions run on channels-last (NHWC) activations: oneDNN's and cuDNN's native layout,
+        # so no layout reorder before and after every convolution (about 2× on the convolutions of
+        # an AVX2 CPU). A memory layout only: the same values up to float rounding.
+        self.channels_last = True
         enc, dec, q = config.encoder, config.decoder, config.quantizer
         if enc.dim != dec.dim:
             raise ValueError("encoder.dim and decoder.dim must be equal (the codes feed the decoder)")
@@ -99,9 +104,15 @@ class Tokenizer(nn.Module):
             dead_code_threshold=q.dead_code_threshold,
         )
 
-    def _autocast(self, device: torch.device) -> torch.autocast:
-        enabled = self.autocast_dtype is not None
-        return torch.autocast(device.type, dtype=self.autocast_dtype or torch.bfloat16, enabled=enabled)
+    def _autocast(self, device: torch.device) -> AbstractContextManager:
+        """Autocast to the run's reduced precision; no context at all in float32 (nothing to pay)."""
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(device.type, dtype=self.autocast_dtype)
+
+    def _layout(self, h: torch.Tensor) -> torch.Tensor:
+        """`h` in the memory layout the convolutions run in."""
+        return h.contiguous(memory_format=torch.channels_last) if self.channels_last else h.contiguous()
 
     def as_channels(self, x: torch.Tensor) -> torch.Tensor:
         """Series in the data layout, (B, L) for one channel or (B, C, L), as (B, C, L); a wrong channel
@@ -134,7 +145,7 @@ class Tokenizer(nn.Module):
         itself stay float32, so code assignment and the EMA codebook see full-precision vectors.
         """
         u = self.to_stft(x)
-        h = self.encoder.stem(u)
+        h = self.encoder.stem(self._layout(u))
         with self._autocast(u.device):
             z = self.encoder.body(h)
         return u, z.float()
@@ -142,7 +153,7 @@ class Tokenizer(nn.Module):
     def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:
         """Latent grid → STFT image û (float32; the output layers run in float32)."""
         with self._autocast(z_q.device):
-            h = self.decoder.body(z_q)
+            h = self.decoder.body(self._layout(z_q))
         return self.decoder.output(h.float())
 
     def forward(self, x: torch.Tensor) -> TokenizerOutput:

@@ -57,6 +57,18 @@ def fast_adamw(device: torch.device) -> dict[str, Any]:
     return {"fused": True} if device.type in ("cpu", "cuda") else {}
 
 
+def host_metrics(metrics: dict[str, torch.Tensor]) -> dict[str, float]:
+    """0-d metric tensors of one step as floats, read in a single host transfer.
+
+    Each `float(t)` of a CUDA tensor waits for the device; stacking first makes it one wait per
+    step (the step is the logging interval: every step's metrics are reported).
+    """
+    if not metrics:
+        return {}
+    values = torch.stack([v.detach().reshape(()).double() for v in metrics.values()]).tolist()
+    return dict(zip(metrics.keys(), values))
+
+
 @dataclass
 class Budget:
     """How many steps a run takes and how they divide into epochs."""

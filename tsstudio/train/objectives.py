@@ -30,16 +30,13 @@ class RegularObjective(nn.Module):
     def metric_names(self) -> tuple[str, ...]:
         return REGULAR_TERMS
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
-        """Loss, per-term metrics (floats) and the batch's code counts."""
+    def forward(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+        """Loss, per-term metrics (detached 0-d tensors, read by the caller in one host transfer) and
+        the batch's code counts."""
         out = self.tokenizer(x)
         recon_time, recon_stft = self.tokenizer.reconstruction_losses(x, out)
         loss = recon_time + recon_stft + out.commit_loss
-        metrics = {
-            "recon_time": float(recon_time.detach()),
-            "recon_stft": float(recon_stft.detach()),
-            "commit_loss": float(out.commit_loss.detach()),
-        }
+        metrics = {"recon_time": recon_time.detach(), "recon_stft": recon_stft.detach(), "commit_loss": out.commit_loss.detach()}
         return loss, metrics, out.counts
 
     def extra_state(self) -> dict:
@@ -68,7 +65,7 @@ class TwoBranchObjective(RegularObjective):
         terms = ("aug_recon_time", "aug_recon_stft", "ssl_loss", *SSLHead.term_names(self.ssl.method))
         return (*REGULAR_TERMS[:4], *terms, *REGULAR_TERMS[4:])
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+    def forward(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
         tok = self.tokenizer
         with torch.no_grad():
             x_aug = self.augmenter(x, generator)
@@ -80,7 +77,7 @@ class TwoBranchObjective(RegularObjective):
         aug_time = F.mse_loss(tok.as_data(x_hat_aug), x_aug)
         aug_stft = F.mse_loss(u_hat_aug, u_aug)
         with tok._autocast(x.device):
-            ssl_loss, terms = self.head(out.z_q, z_aug)
+            ssl_loss, terms = self.head.loss_terms(out.z_q, z_aug)
         loss = (
             recon_time
             + recon_stft
@@ -89,13 +86,13 @@ class TwoBranchObjective(RegularObjective):
             + self.ssl.weight * ssl_loss.float()
         )
         metrics = {
-            "recon_time": float(recon_time.detach()),
-            "recon_stft": float(recon_stft.detach()),
-            "commit_loss": float(out.commit_loss.detach()),
-            "aug_recon_time": float(aug_time.detach()),
-            "aug_recon_stft": float(aug_stft.detach()),
-            "ssl_loss": float(ssl_loss.detach()),
-            **{k: float(v) for k, v in terms.items()},
+            "recon_time": recon_time.detach(),
+            "recon_stft": recon_stft.detach(),
+            "commit_loss": out.commit_loss.detach(),
+            "aug_recon_time": aug_time.detach(),
+            "aug_recon_stft": aug_stft.detach(),
+            "ssl_loss": ssl_loss.detach(),
+            **terms,
         }
         return loss, metrics, out.counts
 

@@ -17,7 +17,7 @@ from tsstudio.models.quantizer import perplexity
 from tsstudio.models.tokenizer import Tokenizer
 from tsstudio.models.tokens import extract_tokens
 from tsstudio.train.events import BestWeights, EvalMetrics, EventCallback, RunStarted, Snapshot
-from tsstudio.train.loop import TrainingLoop, fast_adamw, serialize
+from tsstudio.train.loop import TrainingLoop, fast_adamw, host_metrics, serialize
 from tsstudio.train.runtime import TrainingControl
 from tsstudio.train.tokenizer_trainer import snapshot_indices
 
@@ -124,7 +124,7 @@ class PriorTrainer(TrainingLoop):
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return {"loss": float(loss.detach()), **metrics}
+        return host_metrics({"loss": loss.detach(), **metrics})
 
     def evaluate(self, validation: bool, probe: bool) -> None:
         if not validation:
@@ -136,7 +136,7 @@ class PriorTrainer(TrainingLoop):
                 tokens, labels = self.test_tokens[start : start + 512], self.y_test[start : start + 512]
                 loss, metrics = self.prior.loss(tokens, labels, generator)
                 total += float(loss) * len(tokens)
-                correct_weighted += metrics["masked_accuracy"] * len(tokens)
+                correct_weighted += float(metrics["masked_accuracy"]) * len(tokens)
         n = len(self.test_tokens)
         metrics = {"val_prior_loss": total / n, "val_masked_accuracy": correct_weighted / n}
         self.callback(EvalMetrics(self.step, self.epoch, metrics))

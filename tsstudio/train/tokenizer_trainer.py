@@ -12,7 +12,7 @@ from tsstudio.config.schema import RunConfig
 from tsstudio.data.dataset import Dataset
 from tsstudio.eval.probes import run_probes
 from tsstudio.eval.reconstruction import reconstruction_metrics
-from tsstudio.models.quantizer import codebook_statistics, perplexity
+from tsstudio.models.quantizer import codebook_statistics, perplexity_tensor
 from tsstudio.models.tokenizer import Tokenizer
 from tsstudio.train.events import BestWeights, EvalMetrics, EventCallback, RunStarted, Snapshot
 from tsstudio.train.loop import (  # noqa: F401 - re-exported for callers of this module
@@ -21,6 +21,7 @@ from tsstudio.train.loop import (  # noqa: F401 - re-exported for callers of thi
     cosine_lr,
     deserialize,
     fast_adamw,
+    host_metrics,
     serialize,
 )
 from tsstudio.train.objectives import build_objective
@@ -76,7 +77,7 @@ class TokenizerTrainer(TrainingLoop):
         )
         self.aug_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.x_train = torch.as_tensor(ds.x_train, dtype=torch.float32, device=self.device)
-        self.usage = torch.zeros(self.config.quantizer.codebook_size, dtype=torch.long)
+        self.usage = torch.zeros(self.config.quantizer.codebook_size, dtype=torch.long, device=self.device)
         self.snap_idx = snapshot_indices(ds.y_test, cfg.n_snapshot_series)
         self.snap_x = torch.as_tensor(ds.x_test[self.snap_idx], dtype=torch.float32, device=self.device)
         self.objective.train()
@@ -113,16 +114,16 @@ class TokenizerTrainer(TrainingLoop):
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        counts = counts.cpu()
         self.usage += counts
-        return {"loss": float(loss.detach()), **terms, "perplexity": perplexity(counts)}
+        metrics = {"loss": loss.detach(), **terms, "perplexity": perplexity_tensor(counts)}
+        return host_metrics(metrics)
 
     def snapshot(self) -> None:
         self.model.eval()
         with torch.no_grad():
             recon = self.model.as_data(self.model(self.snap_x).x_hat) if len(self.snap_x) else self.snap_x
         self.model.train()
-        usage = self.usage.numpy().copy()
+        usage = self.usage.cpu().numpy().copy()
         self.usage.zero_()
         self.callback(Snapshot(self.step, self.epoch, recon.float().cpu().numpy().copy(), usage))
         stats = codebook_statistics(self.model.quantizer.codebook.cpu())
