@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-from tsstudio.gui.screenshots import SIZE, THEMES, _pump  # noqa: E402
+from tsstudio.gui.screenshots import SIZE, THEMES, ShotWindow, _pump  # noqa: E402
 
 WAIT_S = 900  # whole test splits on a CPU: ECG5000 takes minutes, GunPoint seconds
 
@@ -40,26 +40,9 @@ def take_explore_screenshots(workspace: Path, run_a: Path, run_b: Path, tokens: 
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
 
-    from tsstudio.gui.controller import AppController
-    from tsstudio.gui.main_window import MainWindow
-    from tsstudio.gui.theme import ThemeManager
 
-    theme = ThemeManager()
-    theme.apply(themes[0])
-    window = MainWindow(controller=AppController(workspace), theme=theme)
-    window.resize(*size)
-    window.show()
-    outdir.mkdir(parents=True, exist_ok=True)
-    shots: list[Path] = []
-
-    def save(name: str) -> None:
-        for theme_name in themes:
-            theme.apply(theme_name)
-            _pump(app, lambda: False, 0.5)
-            path = outdir / f"{name}-{theme_name}.png"
-            window.grab().save(str(path))
-            shots.append(path)
-        theme.apply(themes[0])
+    shot = ShotWindow(app, workspace, size, themes, outdir, settle=0.5)
+    window, shots, save = shot.window, shot.shots, shot.save
 
     runs = window.runs_view
     runs.refresh()

@@ -16,7 +16,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-from tsstudio.gui.screenshots import SIZE, THEMES, _pump  # noqa: E402
+from tsstudio.gui.screenshots import SIZE, THEMES, ShotWindow, _pump  # noqa: E402
 
 FAST = ["--set", "trainer.batch_size=32", "--set", "trainer.device=cpu", "--set", "trainer.precision=fp32", "--quiet"]
 TOKENIZER = ["--set", "encoder.dim=32", "--set", "decoder.dim=32", "--set", "probes.at_start=false"]
@@ -51,26 +51,9 @@ def take_job_screenshots(outdir: Path, themes: tuple[str, ...] = THEMES, size: t
     workspace.mkdir()
     tok, prior = _train(workspace)
 
-    from tsstudio.gui.controller import AppController
-    from tsstudio.gui.main_window import MainWindow
-    from tsstudio.gui.theme import ThemeManager
 
-    theme = ThemeManager()
-    theme.apply(themes[0])
-    window = MainWindow(controller=AppController(workspace), theme=theme)
-    window.resize(*size)
-    window.show()
-    outdir.mkdir(parents=True, exist_ok=True)
-    shots: list[Path] = []
-
-    def save(name: str) -> None:
-        for theme_name in themes:
-            theme.apply(theme_name)
-            _pump(app, lambda: False, 0.4)
-            path = outdir / f"{name}-{theme_name}.png"
-            window.grab().save(str(path))
-            shots.append(path)
-        theme.apply(themes[0])
+    shot = ShotWindow(app, workspace, size, themes, outdir, settle=0.4)
+    window, shots, save = shot.window, shot.shots, shot.save
 
     runs = window.runs_view
     runs.refresh()

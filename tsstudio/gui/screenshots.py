@@ -46,6 +46,39 @@ SIZE = (1366, 768)  # the smallest common laptop screen the window must fit and 
 THEMES = ("dark", "light")
 
 
+class ShotWindow:
+    """A main window on `workspace` at `size`, and `save(name)`, which grabs it once per theme.
+
+    The screenshot scripts share it so every image is taken the same way: the theme applied, the
+    event loop given `settle` seconds to repaint, then `<name>-<theme>.png` in `outdir`.
+    """
+
+    def __init__(self, app: object, workspace: Path, size: tuple[int, int], themes: tuple[str, ...],
+                 outdir: Path, settle: float = 0.4) -> None:
+        from tsstudio.gui.controller import AppController
+        from tsstudio.gui.main_window import MainWindow
+        from tsstudio.gui.theme import ThemeManager
+
+        self.app, self.themes, self.outdir, self.settle = app, themes, outdir, settle
+        self.theme = ThemeManager()
+        self.theme.apply(themes[0])
+        self.window = MainWindow(controller=AppController(workspace), theme=self.theme)
+        self.window.resize(*size)
+        self.window.show()
+        outdir.mkdir(parents=True, exist_ok=True)
+        self.shots: list[Path] = []
+
+    def save(self, name: str) -> None:
+        """Grab the window in every theme, then return to the first one."""
+        for theme_name in self.themes:
+            self.theme.apply(theme_name)
+            _pump(self.app, lambda: False, self.settle)
+            path = self.outdir / f"{name}-{theme_name}.png"
+            self.window.grab().save(str(path))
+            self.shots.append(path)
+        self.theme.apply(self.themes[0])
+
+
 def take_screenshots(outdir: Path, themes: tuple[str, ...] = THEMES, size: tuple[int, int] = SIZE) -> list[Path]:
     """Train a small run in the app, then save PNGs of every view, in each theme, into `outdir`.
 

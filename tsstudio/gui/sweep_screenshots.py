@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-from tsstudio.gui.screenshots import SIZE, THEMES, _pump  # noqa: E402
+from tsstudio.gui.screenshots import SIZE, THEMES, ShotWindow, _pump  # noqa: E402
 
 SHOT_SPEC = """\
 # Two tokenizer presets on CBF, two seeds each, with a small budget.
@@ -54,30 +54,13 @@ def take_sweep_screenshots(outdir: Path, themes: tuple[str, ...] = THEMES, size:
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
 
-    from tsstudio.gui.controller import AppController
-    from tsstudio.gui.main_window import MainWindow
-    from tsstudio.gui.theme import ThemeManager
 
     workspace = tmp / "workspace"
     workspace.mkdir()
     spec = tmp / "cbf-demo.yaml"
     spec.write_text(SHOT_SPEC.format(steps=steps), encoding="utf-8")
-    theme = ThemeManager()
-    theme.apply(themes[0])
-    window = MainWindow(controller=AppController(workspace), theme=theme)  # the runs list shows the sweep's runs
-    window.resize(*size)
-    window.show()
-    outdir.mkdir(parents=True, exist_ok=True)
-    shots: list[Path] = []
-
-    def save(name: str) -> None:
-        for theme_name in themes:
-            theme.apply(theme_name)
-            _pump(app, lambda: False, 0.4)
-            path = outdir / f"{name}-{theme_name}.png"
-            window.grab().save(str(path))
-            shots.append(path)
-        theme.apply(themes[0])
+    shot = ShotWindow(app, workspace, size, themes, outdir, settle=0.4)  # the runs list shows the sweep's runs
+    window, shots, save = shot.window, shot.shots, shot.save
 
     view = window.sweeps_view
     window.tabs.setCurrentWidget(view)
