@@ -1,4 +1,4 @@
-"""The exploration subcommands: `compare` (two tokenizer runs) and `results` (a workspace's table).
+"""The exploration subcommands: `compare` (two tokenizer runs), `results` (a workspace's table), `probe`.
 
 Heavy modules (torch, h5py) are imported inside the handlers so `tsstudio --help` stays fast.
 """
@@ -13,11 +13,11 @@ from typing import Any
 from tsstudio.cli.output import print_table
 from tsstudio.errors import TsstudioError
 
-EXPLORE_COMMANDS = ("compare", "results")
+EXPLORE_COMMANDS = ("compare", "results", "probe")
 
 
 def add_explore_parsers(sub: Any) -> None:
-    """Register `compare` and `results` on the subcommand parser collection."""
+    """Register `compare`, `results` and `probe` on the subcommand parser collection."""
     p = sub.add_parser("compare", help="compare two tokenizer runs on the test split (errors, probes, configuration)")
     p.add_argument("run_a", metavar="A.h5")
     p.add_argument("run_b", metavar="B.h5")
@@ -36,6 +36,19 @@ def add_explore_parsers(sub: Any) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     out.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
+
+    p = sub.add_parser("probe", help="SVM and KNN probe accuracies of tokenizer runs, under our or the reference's protocol")
+    p.add_argument("runs", metavar="RUN.h5", nargs="+")
+    p.add_argument("--protocol", choices=("eval", "train-mode", "both"), default="eval",
+                   help="eval: features in eval mode (the runs' own probe); train-mode: as the reference code computes "
+                        "them (batch statistics, codebook EMA on train and test), for comparison; both")
+    p.add_argument("--latent", choices=("z_q", "z", "both"), default="z_q",
+                   help="pool the quantised latent (the method's probe), the encoder output before quantisation, or both")
+    p.add_argument("--weights", choices=("latest", "best"), default="latest")
+    p.add_argument("--data-dir", help="folder in the UCR archive layout (default: where each run found it)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--seed", type=int, default=0, help="train-mode: the order of the shuffled train batches")
+    p.add_argument("--csv", metavar="FILE", help="also write the rows as CSV")
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -112,4 +125,40 @@ def cmd_results(args: argparse.Namespace) -> int:
     if args.csv or args.markdown:
         out = write_table(table, args.csv or args.markdown, "csv" if args.csv else "markdown")
         print(f"table written to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    import csv
+    import io
+
+    from tsstudio.store.run_eval import probe_run
+    from tsstudio.store.text_files import write_text_atomic
+
+    for path in args.runs:
+        if not Path(path).is_file():
+            raise TsstudioError(f"{path}: run file not found")
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        raise TsstudioError(f"--csv {args.csv}: folder {Path(args.csv).resolve().parent} does not exist")
+    protocols = ("eval", "train-mode") if args.protocol == "both" else (args.protocol,)
+    latents = ("z_q", "z") if args.latent == "both" else (args.latent,)
+    headers = ["run", "step", "protocol", "latent", "svm_accuracy", "knn_accuracy"]
+    rows = []
+    for path in args.runs:
+        for protocol in protocols:
+            for latent in latents:
+                r = probe_run(Path(path), protocol, latent, data_dir=args.data_dir, weights=args.weights,
+                              device=args.device, seed=args.seed)
+                rows.append([path, r["step"], protocol, latent, r["svm_accuracy"], r["knn_accuracy"]])
+    print_table(headers, [[*row[:4], _fmt(row[4]), _fmt(row[5])] for row in rows])
+    if "train-mode" in protocols:
+        print("train-mode features leak test data into the codebook and depend on batch composition; "
+              "they are for comparison with the reference's figures only", file=sys.stderr)
+    if args.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)
+        out = write_text_atomic(args.csv, buffer.getvalue(), "--csv")
+        print(f"{len(rows)} rows written to {out}", file=sys.stderr)
     return 0

@@ -31,6 +31,9 @@ def add_sweep_parser(sub: Any) -> None:
     what = p.add_mutually_exclusive_group()
     what.add_argument("--dry-run", action="store_true", help="print the cells and what running the sweep would do")
     what.add_argument("--summary", action="store_true", help="print the summary tables of the cells finished so far")
+    p.add_argument("--probe-protocols", action="store_true",
+                   help="with --summary: also probe each finished tokenizer with the reference's train-mode features "
+                        "and on the unquantised latent z (loads every model; takes a while)")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -41,8 +44,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(Path(args.spec), workspace=Path(args.workspace) if args.workspace else None)
     if args.dry_run:
         return _dry_run(spec)
+    if args.probe_protocols and not args.summary:
+        raise TsstudioError("--probe-protocols: applies to --summary only")
     if args.summary:
-        return _summary(spec)
+        return _summary(spec, args.probe_protocols)
     return _run(spec, args)
 
 
@@ -58,13 +63,14 @@ def _dry_run(spec: Any) -> int:
     return 0
 
 
-def _summary(spec: Any) -> int:
+def _summary(spec: Any, probe_variants: bool = False) -> int:
     from tsstudio.sweep.execute import write_summary
     from tsstudio.sweep.summary import summarize
 
-    sys.stdout.write(summarize(spec).markdown())
+    summary = summarize(spec, probe_variants=probe_variants)
+    sys.stdout.write(summary.markdown())
     if spec.workspace.is_dir():
-        md, csv = write_summary(spec, spec.workspace)
+        md, csv = write_summary(spec, spec.workspace, summary)
         print(f"summary: {md}, {csv}", file=sys.stderr)
     return 0
 

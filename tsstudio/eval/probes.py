@@ -1,7 +1,9 @@
 """SVM and KNN probes on mean-pooled quantised latents (method §8, computed correctly).
 
 Features come from the model in eval mode with no gradient and no codebook update, so the
-probe neither depends on batch composition nor leaks test data into the codebook.
+probe neither depends on batch composition nor leaks test data into the codebook. The reference
+code's train-mode protocol (method §11.A.1) is available as `protocol="train-mode"` so its figures
+can be set beside ours for the same runs; it is never the default and never stored as a run's result.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.svm import SVC
 from torch import nn
 
-from tsstudio.eval.features import pooled_latents
+from tsstudio.eval.features import pooled_latents, train_mode_pooled_latents
+
+PROTOCOLS = ("eval", "train-mode")
+"""How probe features are computed: ours (eval mode), or the reference's (train mode, for comparison)."""
 
 
 def probe_accuracies(
@@ -56,8 +61,21 @@ def run_probes(
     knn_neighbors: int = 5,
     svm_c: float = 1.0,
     svm_max_iter: int = 200_000,
+    protocol: str = "eval",
+    latent: str = "z_q",
+    seed: int = 0,
 ) -> dict[str, float]:
-    """Probe accuracies of a tokenizer's representation on a train/test split."""
-    f_train = pooled_latents(tokenizer, x_train, batch_size, device)
-    f_test = pooled_latents(tokenizer, x_test, batch_size, device)
+    """Probe accuracies of a tokenizer's representation on a train/test split.
+
+    `protocol` "train-mode" computes the features as the reference code does (batches of
+    `batch_size`, train shuffled by `seed`, then test); `latent` "z" probes the encoder output
+    before quantisation instead of z_q.
+    """
+    if protocol == "eval":
+        f_train = pooled_latents(tokenizer, x_train, batch_size, device, latent)
+        f_test = pooled_latents(tokenizer, x_test, batch_size, device, latent)
+    elif protocol == "train-mode":
+        f_train, f_test = train_mode_pooled_latents(tokenizer, x_train, x_test, batch_size, device, seed, latent)
+    else:
+        raise ValueError(f"protocol: expected one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     return probe_accuracies(f_train, y_train, f_test, y_test, knn_neighbors, svm_c, svm_max_iter)

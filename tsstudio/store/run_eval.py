@@ -152,3 +152,42 @@ def evaluate_prior_run(
     progress("writing", 1, 1)
     write_evaluation(path, {**results, **{k: v for k, v in notes.items() if v is not None}}, arrays)
     return {**results, **notes}
+
+
+def probe_run(
+    path: Path,
+    protocol: str = "eval",
+    latent: str = "z_q",
+    data_dir: str | None = None,
+    weights: str = "latest",
+    device: str = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """SVM and KNN probe accuracies of a tokenizer run under a chosen protocol; the run file is only read.
+
+    `protocol` "eval" is the run's own probe; "train-mode" is the reference code's (batch norm on
+    batch statistics and EMA codebook updates from train and test, batches of the run's training
+    batch size), for comparison only, so it is returned and never stored. `latent` "z" probes the
+    continuous encoder output instead of the quantised one.
+    """
+    from tsstudio.eval.features import LATENTS
+    from tsstudio.eval.probes import PROTOCOLS, run_probes
+
+    if protocol not in PROTOCOLS:
+        raise RunFileError(f"protocol: expected one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if latent not in LATENTS:
+        raise RunFileError(f"latent: expected one of {', '.join(LATENTS)}, got {latent!r}")
+    with RunFile.open(path) as run:
+        if run.status == "running":
+            raise RunFileError(f"{path}: the run is still training; probe it when it has finished or stopped")
+        model, step = load_tokenizer(run, weights)
+        dataset = dataset_of(run, data_dir)
+        config = from_dict(run.config)
+    if not dataset.labelled:
+        raise RunFileError(f"{path}: dataset {dataset.name} has no labels, so there is nothing to probe")
+    dev = resolve_device(device)
+    p = config.probes
+    batch = config.trainer.batch_size if protocol == "train-mode" else p.batch_size
+    accuracies = run_probes(model.to(dev), dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dev,
+                            batch, p.knn_neighbors, p.svm_c, p.svm_max_iter, protocol=protocol, latent=latent, seed=seed)
+    return {"step": step, "weights": weights, "protocol": protocol, "latent": latent, **accuracies}

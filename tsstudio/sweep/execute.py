@@ -14,12 +14,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tsstudio.errors import TsstudioError
 from tsstudio.sweep.cell_run import CellOutcome, stop_path
 from tsstudio.sweep.spec import CellSpec, SweepSpec
 from tsstudio.sweep.status import CellState, sweep_states
+
+if TYPE_CHECKING:
+    from tsstudio.sweep.summary import SweepSummary
 
 EXECUTORS = ("local", "ray")
 
@@ -148,12 +151,15 @@ def cells_to_run(spec: SweepSpec, workspace: Path) -> tuple[list[CellSpec], list
     return todo, skipped
 
 
-def write_summary(spec: SweepSpec, workspace: Path) -> tuple[Path, Path]:
-    """Write `summary.md` and `summary.csv` into the workspace (each whole or not at all)."""
+def write_summary(spec: SweepSpec, workspace: Path, summary: SweepSummary | None = None) -> tuple[Path, Path]:
+    """Write `summary.md` and `summary.csv` (of `summary`, default: summarised now) into the workspace.
+
+    Each file is written whole or not at all.
+    """
     from tsstudio.store.text_files import write_text_atomic
     from tsstudio.sweep.summary import summarize
 
-    summary = summarize(spec, workspace)
+    summary = summarize(spec, workspace) if summary is None else summary
     return (write_text_atomic(workspace / "summary.md", summary.markdown(), "summary"),
             write_text_atomic(workspace / "summary.csv", summary.csv(), "summary"))
 

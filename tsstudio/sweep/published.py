@@ -11,6 +11,8 @@ import yaml
 PUBLISHED_KEYS = {
     "svm_accuracy": "svm_accuracy",
     "knn_accuracy": "knn_accuracy",
+    "svm_accuracy_train_mode": "svm_accuracy",  # the published probes ran in train mode (method §11.A.1)
+    "knn_accuracy_train_mode": "knn_accuracy",
     "val_loss": "val_loss",
     "perplexity": "val_perplexity",
     "codebook_mean_abs_corr": "mean_abs_corr_off_diagonal",

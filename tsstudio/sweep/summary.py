@@ -27,8 +27,27 @@ from tsstudio.sweep.status import CellState, counts, sweep_states
 TOKENIZER_METRICS = ("svm_accuracy", "knn_accuracy", "val_loss", "test_mse_time", "test_mse_stft", "perplexity",
                      "dead_codes", "codebook_mean_abs_corr", "codebook_mean_abs_cos", "training_time_s")
 PRIOR_METRICS = ("fid", "is_mean", "cas_val_acc_ema")
-METRICS = TOKENIZER_METRICS + PRIOR_METRICS
+PROBE_VARIANTS = {  # metric -> (protocol, latent) of `store.run_eval.probe_run`
+    "svm_accuracy_train_mode": ("train-mode", "z_q"),
+    "knn_accuracy_train_mode": ("train-mode", "z_q"),
+    "svm_accuracy_z": ("eval", "z"),
+    "knn_accuracy_z": ("eval", "z"),
+}
+"""The probes under other protocols that `summarize(..., probe_variants=True)` adds, computed from the run files."""
+METRICS = TOKENIZER_METRICS[:2] + tuple(PROBE_VARIANTS) + TOKENIZER_METRICS[2:] + PRIOR_METRICS
 """The metrics tabulated, in this order (those no cell has are left out)."""
+
+METRIC_NOTES = {
+    "svm_accuracy": "our protocol: eval-mode features, no codebook update",
+    "knn_accuracy": "our protocol: eval-mode features, no codebook update",
+    "svm_accuracy_train_mode": "the reference code's protocol (train-mode features, method §11.A.1), for comparison; "
+                               "the published figures were measured this way",
+    "knn_accuracy_train_mode": "the reference code's protocol (train-mode features, method §11.A.1), for comparison; "
+                               "the published figures were measured this way",
+    "svm_accuracy_z": "eval mode, pooling the encoder output z before quantisation",
+    "knn_accuracy_z": "eval mode, pooling the encoder output z before quantisation",
+}
+"""What a metric's table measures, where the name alone does not say."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +127,8 @@ class SweepSummary:
         for metric, rows in self.tables.items():
             direction = metric_direction(metric)
             note = f" ({direction} is better)" if direction else ""
-            lines += [f"## `{metric}`{note}", "",
+            about = f" — {METRIC_NOTES[metric]}" if metric in METRIC_NOTES else ""
+            lines += [f"## `{metric}`{note}{about}", "",
                       "| dataset | " + " | ".join(self.columns) + " | best (by mean) |",
                       "|---|" + "---|" * (len(self.columns) + 1)]
             for row in rows:
@@ -201,9 +221,29 @@ def build_summary(spec: SweepSpec, results: list[tuple[CellSpec, dict[str, float
     return SweepSummary(spec.name, columns, tables, status_counts, failures)
 
 
-def summarize(spec: SweepSpec, workspace: Path | None = None) -> SweepSummary:
-    """Read every cell's run files in `workspace` (default: the spec's) and build the summary."""
+def probe_variant_results(path: Path) -> dict[str, float]:
+    """The PROBE_VARIANTS figures of one finished tokenizer run (its final weights; the file is only read)."""
+    from tsstudio.store.run_eval import probe_run
+
+    out: dict[str, float] = {}
+    for (protocol, latent) in dict.fromkeys(PROBE_VARIANTS.values()):
+        figures = probe_run(path, protocol, latent)
+        suffix = "_train_mode" if protocol == "train-mode" else f"_{latent}"
+        out.update({f"{name}{suffix}": figures[name] for name in ("svm_accuracy", "knn_accuracy")})
+    return out
+
+
+def summarize(spec: SweepSpec, workspace: Path | None = None, probe_variants: bool = False) -> SweepSummary:
+    """Read every cell's run files in `workspace` (default: the spec's) and build the summary.
+
+    With `probe_variants`, each finished tokenizer with a probe result is also probed under the
+    PROBE_VARIANTS protocols (this loads the models and the data, so it takes a while).
+    """
     folder = Path(workspace) if workspace is not None else spec.workspace
     states = sweep_states(spec, folder)
     results = [(cell, cell_results(folder, cell)) for cell, _ in states]
+    if probe_variants:
+        for cell, values in results:
+            if "svm_accuracy" in values:
+                values.update(probe_variant_results(cell.tokenizer_path(folder)))
     return build_summary(spec, results, states)
