@@ -18,5 +18,7 @@ def pooled_latents(tokenizer: nn.Module, x: np.ndarray, batch_size: int, device:
         for xb in batches(x, batch_size, device):
             _, z = tokenizer.encode(xb)
             z_q = tokenizer.quantizer(z).z_q
-            feats.append(z_q.mean(dim=(2, 3)).double().cpu().numpy())
+            # float64 before the mean: sums of the same code vectors in any order are then exact,
+            # so series with the same tokens get the same features whatever the reduction order
+            feats.append(z_q.double().mean(dim=(2, 3)).cpu().numpy())
     return np.concatenate(feats) if feats else np.zeros((0, tokenizer.quantizer.dim))
