@@ -42,7 +42,7 @@ def model(cbf):
 
 def _manual_pool(model, x):
     _, z = model.encode(torch.as_tensor(x))
-    return model.quantizer(z).z_q.mean(dim=(2, 3)).double().numpy()
+    return model.quantizer(z).z_q.double().mean(dim=(2, 3)).numpy()
 
 
 def test_train_mode_features_are_the_reference_protocol_and_leave_the_model_untouched(cbf, model) -> None:

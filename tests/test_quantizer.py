@@ -76,6 +76,16 @@ def test_commitment_loss_and_straight_through():
     assert torch.equal(z.grad, torch.ones_like(z))
 
 
+def test_eval_mode_returns_the_code_vectors_themselves():
+    """Method §4: straight-through only in training; in eval mode the output is the codes, bit for
+    bit (z + (e - z) is e only up to rounding that depends on z, which breaks the ties between
+    series with the same tokens in the KNN probe)."""
+    torch.manual_seed(0)
+    q = Quantizer(32, 64).eval()
+    out = q(torch.randn(4, 64, 5, 8) * 3)
+    assert torch.equal(out.z_q, q.codebook[out.indices].permute(0, 3, 1, 2))
+
+
 def test_perplexity_hand_computed():
     assert perplexity(torch.tensor([2, 1])) == pytest.approx(math.exp(-(2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3))))
     assert perplexity(torch.tensor([5, 5, 5, 5])) == pytest.approx(4.0)

@@ -26,7 +26,9 @@ def _pooled(tokenizer: nn.Module, xb: torch.Tensor, latent: str) -> np.ndarray:
     """Global average pool over the token grid of one batch's z_q (or z): (B, D) float64."""
     _, z = tokenizer.encode(xb)
     h = tokenizer.quantizer(z).z_q if latent == "z_q" else z
-    return h.mean(dim=(2, 3)).double().cpu().numpy()
+    # float64 before the mean: sums of the same code vectors in any order are then exact, so series
+    # with the same tokens get the same features whatever the reduction order
+    return h.double().mean(dim=(2, 3)).cpu().numpy()
 
 
 def _check_latent(latent: str) -> None:

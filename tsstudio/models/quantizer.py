@@ -17,7 +17,7 @@ from torch.nn import functional as F
 class Quantized:
     """Output of the quantiser for a latent grid."""
 
-    z_q: torch.Tensor  # (B, D, H, W) straight-through code vectors
+    z_q: torch.Tensor  # (B, D, H, W) code vectors (straight-through in training mode)
     indices: torch.Tensor  # (B, H, W) int64 token ids
     commit_loss: torch.Tensor  # scalar
     counts: torch.Tensor  # (K,) int64 tokens per code in this batch
@@ -121,7 +121,9 @@ class Quantizer(nn.Module):
         if self.training:  # codes were looked up before the update, as in the method
             self._ema_update(flat.detach(), indices, counts)
         commit = self.commitment_weight * F.mse_loss(z, codes.detach()) if self.training else z.new_zeros(())
-        z_q = z + (codes - z).detach()
+        # Straight-through in training only; eval mode returns the codes themselves (method §4), so
+        # equal tokens give bit-equal latents (z + (e - z) carries rounding that depends on z).
+        z_q = z + (codes - z).detach() if self.training else codes
         return Quantized(z_q=z_q, indices=indices.view(b, h, w), commit_loss=commit, counts=counts)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # noqa: ANN001 - torch's hook
