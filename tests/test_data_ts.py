@@ -144,3 +144,28 @@ def test_labelled_train_with_unlabelled_test_is_refused(tmp_path: Path) -> None:
         load_dataset("Mixed", tmp_path)
     assert str(exc.value) == (f"{folder.resolve()}/Mixed_TEST.ts: has no class labels but {folder.resolve()}/Mixed_TRAIN.ts "
                               "has; give both splits labels or neither")
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("@univariate true\n@dimensions 1\n", "X_TRAIN.ts:1: @univariate true, but line 5 has 2 channels"),
+        ("@univariate false\n@dimensions 3\n", "X_TRAIN.ts:2: @dimensions 3, but line 5 has 2 channels"),
+        ("@dimensions 2\n@seriesLength 4\n", "X_TRAIN.ts:2: @seriesLength 4, but line 5 has series of length 3"),
+        ("@dimensions two\n@univariate false\n", "X_TRAIN.ts:1: @dimensions must be a whole number of at least 1, "
+                                                 "found 'two'"),
+    ],
+)
+def test_declared_shape_must_match_the_series(tmp_path: Path, header: str, message: str) -> None:
+    path = tmp_path / "X_TRAIN.ts"
+    path.write_text(header + "@classLabel true a\n@data\n1,2,3:4,5,6:a\n")
+    with pytest.raises(DataError) as exc:
+        read_ts_split(path)
+    assert str(exc.value) == f"{path}:{message.removeprefix('X_TRAIN.ts:')}"
+
+
+def test_declared_shape_that_matches_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "X_TRAIN.ts"
+    path.write_text("@univariate false\n@dimensions 2\n@seriesLength 3\n@classLabel true a\n@data\n1,2,3:4,5,6:a\n")
+    x, labels = read_ts_split(path)
+    assert x.shape == (1, 2, 3) and list(labels) == ["a"]

@@ -1,10 +1,11 @@
 """Reader for one split of the UEA / aeon / sktime `.ts` format (`<Name>_TRAIN.ts`, `<Name>_TEST.ts`).
 
 Layout: `#` comment lines, then `@` header lines (`@problemName`, `@univariate`, `@classLabel
-true <labels...>` or `@classLabel false`, ...) up to `@data`, then one series per line: values
+true <labels...>` or `@classLabel false`, `@dimensions`, `@seriesLength`, ...) up to `@data`, then one series per line: values
 separated by `,`, channels separated by `:`, the class label last (after the final `:`) when
 `@classLabel true`. Only equal-length series without timestamps are read; every channel of every
-series has the same length, and every series the same number of channels.
+series has the same length, and every series the same number of channels. Where the header
+declares `@univariate`, `@dimensions` or `@seriesLength`, the series must match it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,32 @@ def _flag(path: Path, header: dict[str, tuple[str, int]], key: str) -> bool | No
     if word not in ("true", "false"):
         raise DataError(f"{path}:{line}: @{key} must be true or false, found '{short(value)}'")
     return word == "true"
+
+
+def _declared_int(path: Path, header: dict[str, tuple[str, int]], key: str, name: str) -> int | None:
+    if key not in header:
+        return None
+    value, line = header[key]
+    word = value.split()[0] if value.split() else ""
+    if not word.isdigit() or int(word) < 1:
+        raise DataError(f"{path}:{line}: @{name} must be a whole number of at least 1, found '{short(value)}'")
+    return int(word)
+
+
+def _check_declared_shape(path: Path, header: dict[str, tuple[str, int]], channels: int, length: int,
+                          first: int) -> None:
+    """The header's @univariate, @dimensions and @seriesLength, where given, must describe the series read."""
+    univariate = _flag(path, header, "univariate")
+    if univariate and channels > 1:
+        raise DataError(f"{path}:{header['univariate'][1]}: @univariate true, but line {first} has {channels} channels")
+    dimensions = _declared_int(path, header, "dimensions", "dimensions")
+    if dimensions is not None and dimensions != channels:
+        raise DataError(f"{path}:{header['dimensions'][1]}: @dimensions {dimensions}, but line {first} has "
+                        f"{channels} channel{'s' if channels != 1 else ''}")
+    declared_length = _declared_int(path, header, "serieslength", "seriesLength")
+    if declared_length is not None and declared_length != length:
+        raise DataError(f"{path}:{header['serieslength'][1]}: @seriesLength {declared_length}, but line {first} "
+                        f"has series of length {length}")
 
 
 def read_ts_split(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
@@ -105,6 +132,7 @@ def read_ts_split(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         numbers.append(number)
     if not rows:
         raise DataError(f"{path}: no series after @data")
+    _check_declared_shape(path, header, first_channels, first_length, numbers[0])
     x = np.asarray(rows, dtype=np.float64)
     if first_channels == 1:
         x = x[:, 0, :]
