@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-from tsstudio.gui.screenshots import SIZE, THEMES, ShotWindow, _pump  # noqa: E402
+from tsstudio.gui.screenshots import SIZE, THEMES, ShotWindow, _pump, isolated_app  # noqa: E402
 
 WAIT_S = 900  # whole test splits on a CPU: ECG5000 takes minutes, GunPoint seconds
 
@@ -28,17 +27,7 @@ WAIT_S = 900  # whole test splits on a CPU: ECG5000 takes minutes, GunPoint seco
 def take_explore_screenshots(workspace: Path, run_a: Path, run_b: Path, tokens: Path | None, outdir: Path,
                              themes: tuple[str, ...] = THEMES, size: tuple[int, int] = SIZE) -> list[Path]:
     """Open the app on `workspace`, fill each exploration tab and save its PNGs into `outdir`."""
-    tmp = Path(tempfile.mkdtemp(prefix="tsstudio-shots-"))
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
-        os.environ[var] = str(tmp / var.lower())
-    from PySide6.QtCore import QSettings  # noqa: I001
-
-    from tsstudio.gui.app import create_app
-
-    app = create_app(["tsstudio-screenshots"])
-    app.setApplicationName("tsstudio-screenshots")  # type: ignore[attr-defined]
-    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
-        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
+    app, _ = isolated_app()
 
 
     shot = ShotWindow(app, workspace, size, themes, outdir, settle=0.5)

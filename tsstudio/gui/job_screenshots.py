@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-from tsstudio.gui.screenshots import SIZE, THEMES, ShotWindow, _pump  # noqa: E402
+from tsstudio.gui.screenshots import SIZE, THEMES, ShotWindow, _pump, isolated_app  # noqa: E402
 
 FAST = ["--set", "trainer.batch_size=32", "--set", "trainer.device=cpu", "--set", "trainer.precision=fp32", "--quiet"]
 TOKENIZER = ["--set", "encoder.dim=32", "--set", "decoder.dim=32", "--set", "probes.at_start=false"]
@@ -36,17 +35,7 @@ def _train(folder: Path) -> tuple[Path, Path]:
 
 def take_job_screenshots(outdir: Path, themes: tuple[str, ...] = THEMES, size: tuple[int, int] = SIZE) -> list[Path]:
     """Save `runs-files-*`, `token-browser-*` and `evaluation-running-*` PNGs into `outdir`."""
-    tmp = Path(tempfile.mkdtemp(prefix="tsstudio-shots-"))
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
-        os.environ[var] = str(tmp / var.lower())
-    from PySide6.QtCore import QSettings  # noqa: I001
-
-    from tsstudio.gui.app import create_app
-
-    app = create_app(["tsstudio-screenshots"])
-    app.setApplicationName("tsstudio-screenshots")  # type: ignore[attr-defined]
-    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
-        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
+    app, tmp = isolated_app()
     workspace = tmp / "workspace"
     workspace.mkdir()
     tok, prior = _train(workspace)

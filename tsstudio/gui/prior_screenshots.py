@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-from tsstudio.gui.screenshots import SIZE, _pump  # noqa: E402
+from tsstudio.gui.screenshots import SIZE, _pump, isolated_app  # noqa: E402
 
 TOKENIZER = ["data.dataset=CBF", "trainer.max_steps=300", "trainer.batch_size=32", "trainer.device=cpu",
              "probes.at_start=false", "probes.every_epochs=0", "trainer.val_every_epochs=50"]
@@ -32,8 +31,7 @@ PRIOR = {"trainer.max_steps": 400, "trainer.batch_size": 32, "trainer.device": "
 
 def take_prior_screenshots(outdir: Path, size: tuple[int, int] = SIZE) -> list[Path]:
     """Train a small tokenizer, then a prior on it from the app; save the Configure and Training shots."""
-    tmp = Path(tempfile.mkdtemp(prefix="tsstudio-prior-shots-"))
-    app = _isolated_app(tmp)
+    app, tmp = isolated_app("tsstudio-prior-shots-")
     from tsstudio.config import apply_overrides, load_preset
     from tsstudio.gui.controller import AppController
     from tsstudio.gui.main_window import MainWindow
@@ -86,28 +84,12 @@ def take_prior_screenshots(outdir: Path, size: tuple[int, int] = SIZE) -> list[P
     return shots
 
 
-def _isolated_app(tmp: Path) -> object:
-    """The app with its settings and caches in `tmp`."""
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
-        os.environ[var] = str(tmp / var.lower())
-    from PySide6.QtCore import QSettings  # noqa: I001
-
-    from tsstudio.gui.app import create_app
-
-    app = create_app(["tsstudio-screenshots"])
-    app.setApplicationName("tsstudio-screenshots")  # type: ignore[attr-defined]
-    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
-        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
-    return app
-
-
 def take_run_screenshots(prior: Path, outdir: Path, tag: str, size: tuple[int, int] = SIZE,
                          n_samples: int = 12) -> list[Path]:
     """The Training view of an existing prior run and the Sampler on it (replay at half the steps)."""
     import shutil
 
-    tmp = Path(tempfile.mkdtemp(prefix="tsstudio-prior-shots-"))
-    app = _isolated_app(tmp)
+    app, tmp = isolated_app("tsstudio-prior-shots-")
     from tsstudio.gui.controller import AppController
     from tsstudio.gui.main_window import MainWindow
     from tsstudio.gui.theme import ThemeManager

@@ -31,6 +31,25 @@ SHOT_CONFIG = [
 ]
 
 
+def isolated_app(prefix: str = "tsstudio-shots-") -> tuple[object, Path]:
+    """The app with its settings, caches and data in a new temporary folder; and that folder.
+
+    Screenshot scripts run on the user's machine and must neither read nor change their settings.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        os.environ[var] = str(tmp / var.lower())
+    from PySide6.QtCore import QSettings  # noqa: I001
+
+    from tsstudio.gui.app import create_app
+
+    app = create_app(["tsstudio-screenshots"])
+    app.setApplicationName("tsstudio-screenshots")  # type: ignore[attr-defined]
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
+    return app, tmp
+
+
 def _pump(app: object, predicate: Callable[[], bool], timeout_s: float) -> bool:
     """Run the event loop until `predicate()` holds or `timeout_s` passes."""
     end = time.monotonic() + timeout_s
@@ -85,17 +104,7 @@ def take_screenshots(outdir: Path, themes: tuple[str, ...] = THEMES, size: tuple
     One window is used throughout; for each shot the theme is switched live and the window
     grabbed, so the dark and light images show the same moment.
     """
-    tmp = Path(tempfile.mkdtemp(prefix="tsstudio-shots-"))
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
-        os.environ[var] = str(tmp / var.lower())
-    from PySide6.QtCore import QSettings  # noqa: I001
-
-    from tsstudio.gui.app import create_app
-
-    app = create_app(["tsstudio-screenshots"])
-    app.setApplicationName("tsstudio-screenshots")  # type: ignore[attr-defined]
-    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
-        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
+    app, tmp = isolated_app()
 
     from tsstudio.config import apply_overrides, load_preset
     from tsstudio.gui.controller import AppController

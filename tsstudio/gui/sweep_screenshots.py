@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
-from tsstudio.gui.screenshots import SIZE, THEMES, ShotWindow, _pump  # noqa: E402
+from tsstudio.gui.screenshots import SIZE, THEMES, ShotWindow, _pump, isolated_app  # noqa: E402
 
 SHOT_SPEC = """\
 # Two tokenizer presets on CBF, two seeds each, with a small budget.
@@ -42,17 +41,7 @@ workspace: workspace
 def take_sweep_screenshots(outdir: Path, themes: tuple[str, ...] = THEMES, size: tuple[int, int] = SIZE,
                            steps: int = 120) -> list[Path]:
     """Launch a small sweep in the Sweeps tab; save `sweeps-running-*` and `sweeps-finished-*` PNGs."""
-    tmp = Path(tempfile.mkdtemp(prefix="tsstudio-shots-"))
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
-        os.environ[var] = str(tmp / var.lower())
-    from PySide6.QtCore import QSettings  # noqa: I001
-
-    from tsstudio.gui.app import create_app
-
-    app = create_app(["tsstudio-screenshots"])
-    app.setApplicationName("tsstudio-screenshots")  # type: ignore[attr-defined]
-    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
-        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp / "qsettings"))
+    app, tmp = isolated_app()
 
 
     workspace = tmp / "workspace"
