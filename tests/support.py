@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,15 +13,6 @@ _skip_without_ucr = pytest.mark.skipif(
     not (UCR_DIR and Path(UCR_DIR.split(os.pathsep)[0]).is_dir()),
     reason="set TSSTUDIO_DATA_DIR to the UCR folder (../shared/data/ucr) to run tests on real UCR data",
 )
-
-
-def sigint_as_default() -> None:
-    """`preexec_fn` for a child that a test stops with SIGINT: the signal's default action there.
-
-    A shell without job control starts background commands with SIGINT ignored, and an ignored
-    signal stays ignored across exec, so Python would not raise KeyboardInterrupt in the child.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def needs_ucr(test: Callable) -> Callable:

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from support import sigint_as_default
 
 from tsstudio.cli.main import main
 from tsstudio.config import RunConfig, apply_overrides, from_dict, to_dict
@@ -300,7 +299,7 @@ def interrupt_after(delay_s: float, *args: str) -> subprocess.CompletedProcess:
     """Start the CLI, send SIGINT after `delay_s` seconds, and collect how it ended."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-m", "tsstudio", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=sigint_as_default)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         time.sleep(delay_s)
         assert proc.poll() is None, proc.communicate()

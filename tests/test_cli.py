@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import needs_ucr, sigint_as_default
+from support import needs_ucr
 
 from tsstudio.cli.main import main
 from tsstudio.store import RunFile
@@ -92,7 +92,7 @@ def _spawn_training(out: Path, steps: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     args = [sys.executable, "-m", "tsstudio", "train", "--dataset", "CBF", "--max-steps", str(steps), "--out", str(out),
             "--set", "trainer.checkpoint_every_steps=3", "--set", "trainer.num_threads=1", *QUICK]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=sigint_as_default)
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def _wait_for_steps(path: Path, n: int, timeout: float = 120.0) -> RunFile:
